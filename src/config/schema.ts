@@ -1,0 +1,138 @@
+// The config file's shape: what a user may write, with defaults. Unknown keys are errors at
+// every level, so a misspelt key never silently falls back to a default.
+
+import * as z from 'zod';
+
+import { formatDuration } from '../util/duration.js';
+import { domainName, duration, fileMode, fileName, fraction, roleList } from './fields.js';
+
+const show = (value: unknown): string => JSON.stringify(value);
+
+const ztsUrl = z.string().refine(
+  (text) => {
+    try {
+      const url = new URL(text);
+      return url.protocol === 'https:' && url.search === '' && url.hash === '' && url.username === '';
+    } catch {
+      return false;
+    }
+  },
+  {
+    error: (issue) =>
+      `${show(issue.input)} is not an https URL without query or credentials (ZTS accepts TLS only), e.g. "https://zts.example.com:4443/zts/v1"`,
+  },
+);
+
+const listenAddress = z.string().refine((text) => parseListen(text) !== undefined, {
+  error: (issue) =>
+    `${show(issue.input)} is not a listen address of the form "host:port" or "[ipv6]:port" with a port from 0 to 65535`,
+});
+
+const backoff = (initial: string, max: string) =>
+  z
+    .strictObject({
+      initial: duration({ min: 10 }).prefault(initial),
+      max: duration({ min: 10 }).prefault(max),
+    })
+    .prefault({})
+    .refine((value) => value.initial <= value.max, {
+      error: (issue) => {
+        const value = issue.input as { initial: number; max: number };
+        return `initial (${formatDuration(value.initial)}) must not be longer than max (${formatDuration(value.max)})`;
+      },
+    });
+
+const identityFiles = z.strictObject({
+  source: z.literal('files').default('files'),
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+});
+
+const accessToken = z.strictObject({
+  domain: domainName,
+  roles: roleList.optional(),
+  expiry: duration({ min: 1000 }).optional(),
+  file: fileName.optional(),
+  format: z
+    .enum(['jwt', 'json'], {
+      error: (issue) => `${show(issue.input)} is not a token format (allowed: "jwt", "json")`,
+    })
+    .default('jwt'),
+  mode: fileMode.optional(),
+});
+
+const roleToken = z.strictObject({
+  domain: domainName,
+  roles: roleList.optional(),
+  minExpiry: duration({ min: 1000 }).optional(),
+  maxExpiry: duration({ min: 1000 }).optional(),
+  file: fileName.optional(),
+  mode: fileMode.optional(),
+});
+
+export const rawConfigSchema = z.strictObject({
+  zts: z.strictObject({
+    url: ztsUrl,
+    caFile: z.string().min(1),
+    connectTimeout: duration({ min: 100 }).prefault('5s'),
+    requestTimeout: duration({ min: 100 }).prefault('15s'),
+    maxConnections: z.number().int().min(1).max(64).default(4),
+  }),
+  identity: identityFiles,
+  output: z
+    .strictObject({
+      dir: z.string().min(1).default('/var/run/athenz'),
+      mode: fileMode.prefault('0440'),
+      groupId: z.number().int().min(0).max(4_294_967_294).optional(),
+    })
+    .prefault({}),
+  refresh: z
+    .strictObject({
+      fraction: fraction.default(0.5),
+      jitter: z.number().min(0).max(0.5).default(0.1),
+      floor: duration({ min: 100 }).prefault('30s'),
+      backoff: backoff('1s', '30s'),
+      refusedBackoff: backoff('30s', '10m'),
+    })
+    .prefault({})
+    .refine((value) => value.fraction + value.jitter < 1, {
+      error: (issue) => {
+        const value = issue.input as { fraction: number; jitter: number };
+        return `fraction (${value.fraction}) plus jitter (${value.jitter}) must stay below 1, or a refresh could land after expiry`;
+      },
+      path: ['jitter'],
+    }),
+  accessTokens: z.array(accessToken).default([]),
+  roleTokens: z.array(roleToken).default([]),
+  health: z
+    .strictObject({
+      listen: listenAddress.default('0.0.0.0:8081'),
+      stuckAfter: duration({ min: 1000 }).prefault('5m'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], {
+          error: (issue) =>
+            `${show(issue.input)} is not a log level (allowed: fatal, error, warn, info, debug, trace)`,
+        })
+        .default('info'),
+    })
+    .prefault({}),
+});
+
+export type RawConfig = z.output<typeof rawConfigSchema>;
+
+/** Splits `host:port` or `[v6]:port`; undefined when malformed. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (match === null) {
+    return undefined;
+  }
+  const port = Number(match[3]);
+  if (port > 65_535) {
+    return undefined;
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+}
