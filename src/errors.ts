@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ZTS_SERVER_ERROR'
   | 'ZTS_UNEXPECTED_STATUS'
   | 'ZTS_NETWORK'
+  | 'ZTS_TLS'
   | 'ZTS_TIMEOUT'
   | 'ZTS_BAD_RESPONSE'
   | 'WRITE_FAILED'

@@ -1,0 +1,62 @@
+// `once` mode, for init containers: fetch and write every credential, retrying what may clear up
+// within a bounded time, and report which ones could not be written.
+
+import pRetry from 'p-retry';
+
+import { AgentError, isRetryable } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Agent } from './agent.js';
+
+export interface OnceResult {
+  written: string[];
+  failed: string[];
+}
+
+/**
+ * Runs one round. Refusals (403 and the like) fail at once: waiting will not help an init
+ * container. Retryable faults are retried with backoff until `timeoutMs` has passed.
+ */
+export async function runOnce(agent: Agent, timeoutMs: number, logger: Logger): Promise<OnceResult> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const { backoff } = agent.config.refresh;
+  const result: OnceResult = { written: [], failed: [] };
+
+  await Promise.all(
+    agent.refreshers.map(async (refresher) => {
+      const status = agent.board.get(refresher.spec.id);
+      try {
+        const issued = await pRetry(() => refresher.attempt(deadline), {
+          retries: Number.POSITIVE_INFINITY,
+          maxRetryTime: timeoutMs,
+          minTimeout: backoff.initialMs,
+          maxTimeout: backoff.maxMs,
+          randomize: true,
+          signal: deadline,
+          shouldRetry: ({ error }) => isRetryable(error),
+          onFailedAttempt: ({ error, attemptNumber }) => {
+            status?.failed(Date.now(), error, undefined);
+            logger.warn(
+              {
+                credential: refresher.spec.name,
+                code: error instanceof AgentError ? error.code : 'INTERNAL',
+                status: (error as { status?: number }).status,
+                attempt: attemptNumber,
+                willRetry: isRetryable(error),
+              },
+              error.message,
+            );
+          },
+        });
+        status?.succeeded(Date.now(), issued.expiresAt, undefined);
+        result.written.push(refresher.spec.name);
+      } catch (error) {
+        result.failed.push(refresher.spec.name);
+        logger.error(
+          { credential: refresher.spec.name, err: error },
+          'credential could not be written',
+        );
+      }
+    }),
+  );
+  return result;
+}

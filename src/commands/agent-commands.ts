@@ -1,0 +1,115 @@
+// The agent's run modes as the CLI starts them: load the config, wire logger, agent and health
+// server, handle signals, and turn the outcome into an exit code.
+
+import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import type { Logger } from '../logger.js';
+import { Agent } from '../agent/agent.js';
+import { runOnce } from '../agent/once.js';
+import { startHealthServer } from '../server/health-server.js';
+import { parseDuration } from '../util/duration.js';
+import { AGENT_VERSION } from '../version.js';
+
+/** How long shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function validateCommand(configPath: string): Promise<number> {
+  try {
+    const config = await loadConfig(configPath);
+    process.stdout.write(
+      `${config.source.path}: valid; ${config.credentials.length} credential(s):\n` +
+        config.credentials.map((spec) => `  ${spec.name} -> ${spec.file}\n`).join(''),
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.issues.map((issue) => `error: ${issue}`).join('\n')}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+export async function runOnceCommand(configPath: string, timeoutText: string): Promise<number> {
+  const logger = createLogger();
+  const timeoutMs = parseDuration(timeoutText);
+  if (timeoutMs === undefined || timeoutMs <= 0) {
+    logger.fatal({ timeout: timeoutText }, '--timeout must be a positive duration such as "60s"');
+    return 2;
+  }
+  const config = await loadOrReport(configPath, logger);
+  if (config === undefined) {
+    return 2;
+  }
+  const agent = new Agent(config, { logger });
+  try {
+    await agent.prepare();
+    const result = await runOnce(agent, timeoutMs, logger);
+    logger.info(result, result.failed.length === 0 ? 'all credentials written' : 'some credentials could not be written');
+    return result.failed.length === 0 ? 0 : 1;
+  } finally {
+    await agent.stop();
+  }
+}
+
+export async function runAgent(configPath: string): Promise<number> {
+  const logger = createLogger();
+  const config = await loadOrReport(configPath, logger);
+  if (config === undefined) {
+    return 2;
+  }
+
+  // Start
+  const agent = new Agent(config, { logger });
+  await agent.prepare();
+  const health = await startHealthServer({
+    host: config.health.host,
+    port: config.health.port,
+    board: agent.board,
+    stuckAfterMs: config.health.stuckAfterMs,
+    logger: logger.child({ module: 'health' }),
+  });
+  agent.start();
+
+  // Wait for a signal
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => { resolve('SIGTERM'); });
+    process.once('SIGINT', () => { resolve('SIGINT'); });
+  });
+
+  // Stop: refreshers first (writes in flight finish), then the probe server
+  logger.info({ signal }, 'stopping');
+  const forced = setTimeout(() => {
+    logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown took too long; exiting');
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS);
+  forced.unref();
+  await agent.stop();
+  await health.close();
+  clearTimeout(forced);
+  logger.info('stopped');
+  return 0;
+}
+
+async function loadOrReport(configPath: string, logger: Logger): Promise<ResolvedConfig | undefined> {
+  try {
+    const config = await loadConfig(configPath);
+    logger.level = config.log.level;
+    logger.info(
+      { config: config.source.path, sha256: config.source.sha256.slice(0, 12), version: AGENT_VERSION },
+      'config loaded',
+    );
+    return config;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      logger.fatal(
+        { code: error.code, issues: error.issues, config: configPath },
+        `invalid config: ${error.issues[0] ?? error.message}${error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : ''}`,
+      );
+      return undefined;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,114 @@
+// The set of credential statuses and the verdicts built from them: readiness (every credential
+// on disk and unexpired) and liveness (no attempt stuck far past any timeout).
+
+import { access } from 'node:fs/promises';
+
+import type { CredentialStatus } from './credential-status.js';
+
+export interface CredentialReport {
+  name: string;
+  state: 'fresh' | 'failing' | 'missing' | 'stale';
+  files: readonly string[];
+  expiresAt?: string;
+  lastSuccessAt?: string;
+  nextAttemptAt?: string;
+  consecutiveFailures?: number;
+  lastError?: { code: string; status?: number; message: string; at: string };
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  credentials: CredentialReport[];
+  /** Problems that are not one credential's, e.g. a rejected config reload. */
+  problems: string[];
+}
+
+export class StatusBoard {
+  readonly #statuses = new Map<string, CredentialStatus>();
+  readonly #problems = new Map<string, string>();
+
+  add(status: CredentialStatus): void {
+    this.#statuses.set(status.id, status);
+  }
+
+  delete(id: string): void {
+    this.#statuses.delete(id);
+  }
+
+  get(id: string): CredentialStatus | undefined {
+    return this.#statuses.get(id);
+  }
+
+  all(): CredentialStatus[] {
+    return [...this.#statuses.values()];
+  }
+
+  /** Records (or, with undefined, clears) an agent-wide problem that makes it not ready. */
+  setProblem(key: string, message: string | undefined): void {
+    if (message === undefined) {
+      this.#problems.delete(key);
+    } else {
+      this.#problems.set(key, message);
+    }
+  }
+
+  /** Readiness, checking that each credential's files are really on disk. */
+  async readiness(now: number): Promise<ReadinessReport> {
+    const credentials = await Promise.all(this.all().map((status) => report(status, now)));
+    const problems = [...this.#problems.values()];
+    const ready =
+      problems.length === 0 &&
+      credentials.every((entry) => entry.state === 'fresh' || entry.state === 'failing');
+    return { ready, credentials, problems };
+  }
+
+  /** Attempts that have been running longer than `stuckAfterMs`: a hung loop, not an outage. */
+  stuck(now: number, stuckAfterMs: number): string[] {
+    return this.all()
+      .filter((status) => status.busySince !== undefined && now - status.busySince > stuckAfterMs)
+      .map((status) => status.name);
+  }
+}
+
+async function report(status: CredentialStatus, now: number): Promise<CredentialReport> {
+  let state = status.state(now);
+  if (state === 'fresh' || state === 'failing') {
+    const present = await Promise.all(status.files.map((file) => exists(file)));
+    if (!present.every(Boolean)) {
+      state = 'missing';
+    }
+  }
+  const iso = (ms: number | undefined): string | undefined =>
+    ms === undefined ? undefined : new Date(ms).toISOString();
+  const error = status.lastError;
+  return {
+    name: status.name,
+    state,
+    files: status.files,
+    ...(status.expiresAt === undefined ? {} : { expiresAt: iso(status.expiresAt) }),
+    ...(status.lastSuccessAt === undefined ? {} : { lastSuccessAt: iso(status.lastSuccessAt) }),
+    ...(status.nextAttemptAt === undefined ? {} : { nextAttemptAt: iso(status.nextAttemptAt) }),
+    ...(status.consecutiveFailures === 0
+      ? {}
+      : { consecutiveFailures: status.consecutiveFailures }),
+    ...(error === undefined
+      ? {}
+      : {
+          lastError: {
+            code: error.code,
+            ...(error.status === undefined ? {} : { status: error.status }),
+            message: error.message,
+            at: new Date(error.at).toISOString(),
+          },
+        }),
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
