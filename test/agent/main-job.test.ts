@@ -99,6 +99,20 @@ roleTokens:
     const ready = await fixture.probe('/readyz');
     expect(ready.status).toBe(200);
     expect(ready.json).toMatchObject({ ready: true });
+
+    // One info line per file written, naming path, size and expiry, and never the token itself.
+    const writes = fixture.logs.lines.filter((line) => line.msg === 'credential written');
+    expect(writes).toHaveLength(3);
+    expect(writes[0]).toMatchObject({
+      level: 30,
+      path: expect.any(String),
+      bytes: expect.any(Number),
+      expiresAt: expect.any(String),
+    });
+    const logged = fixture.logs.raw.join('');
+    for (const secret of [jwt, json.access_token as string, roleToken]) {
+      expect(logged).not.toContain(secret.slice(-40));
+    }
   });
 
   it('refreshes at the configured fraction of the granted lifetime, not the requested one', async () => {

@@ -14,7 +14,9 @@ let dir: string;
 let cleanup: () => Promise<void>;
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await makeTempDir());
+  const temp = await makeTempDir();
+  dir = temp.dir;
+  cleanup = () => temp.cleanup();
 });
 afterEach(async () => {
   await cleanup();
