@@ -58,7 +58,7 @@ agent.once('exit', (code) => {
 
 function start(name: string, args: string[]): ChildProcess {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     process.stdout.write(`${name.padEnd(7)} ${shorten(line)}\n`);
     child.emit('line', line);
   });
@@ -73,7 +73,9 @@ function shorten(line: string): string {
   } catch {
     return line;
   }
-  const { time, level, msg, pid: _pid, module: _module, hostname: _host, ...rest } = entry;
+  const { time, level, msg, ...rest } = entry;
+  delete rest.pid;
+  delete rest.module;
   const levels: Record<number, string> = {
     20: 'debug',
     30: 'info',
@@ -137,6 +139,10 @@ function waitForLine(child: ChildProcess, text: string): Promise<void> {
 
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode === null
-    ? new Promise((done) => child.once('exit', () => done()))
+    ? new Promise((done) => {
+        child.once('exit', () => {
+          done();
+        });
+      })
     : Promise.resolve();
 }

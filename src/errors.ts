@@ -90,7 +90,9 @@ export class WriteError extends AgentError {
 export function describeCause(cause: unknown): string {
   if (cause instanceof Error) {
     const code = (cause as NodeJS.ErrnoException).code;
-    return code === undefined || cause.message.startsWith(code) ? cause.message : `${code}: ${cause.message}`;
+    return code === undefined || cause.message.startsWith(code)
+      ? cause.message
+      : `${code}: ${cause.message}`;
   }
   return String(cause);
 }

@@ -26,10 +26,7 @@ const REDACT_PATHS = [
   '*.body',
 ];
 
-export function createLogger(
-  level: string = 'info',
-  destination?: pino.DestinationStream,
-): Logger {
+export function createLogger(level: string = 'info', destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
     level,
     base: { pid: process.pid },

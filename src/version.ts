@@ -2,9 +2,10 @@
 
 import { readFileSync } from 'node:fs';
 
-const manifest = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-) as { name: string; version: string };
+const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  name: string;
+  version: string;
+};
 
 export const AGENT_NAME = manifest.name;
 export const AGENT_VERSION = manifest.version;

@@ -40,7 +40,11 @@ export class Agent {
       maxConnections: config.zts.maxConnections,
     };
     this.#identity = new FileIdentity(
-      { certFile: config.identity.certFile, keyFile: config.identity.keyFile, caFile: config.zts.caFile },
+      {
+        certFile: config.identity.certFile,
+        keyFile: config.identity.keyFile,
+        caFile: config.zts.caFile,
+      },
       connection,
       options.logger.child({ module: 'identity' }),
     );
@@ -74,7 +78,11 @@ export class Agent {
       refresher.start();
     }
     this.#logger.info(
-      { credentials: this.#refreshers.size, outputDir: this.config.output.dir, zts: this.config.zts.url },
+      {
+        credentials: this.#refreshers.size,
+        outputDir: this.config.output.dir,
+        zts: this.config.zts.url,
+      },
       'agent started',
     );
   }

@@ -16,7 +16,11 @@ export interface OnceResult {
  * Runs one round. Refusals (403 and the like) fail at once: waiting will not help an init
  * container. Retryable faults are retried with backoff until `timeoutMs` has passed.
  */
-export async function runOnce(agent: Agent, timeoutMs: number, logger: Logger): Promise<OnceResult> {
+export async function runOnce(
+  agent: Agent,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<OnceResult> {
   const deadline = AbortSignal.timeout(timeoutMs);
   const { backoff } = agent.config.refresh;
   const result: OnceResult = { written: [], failed: [] };

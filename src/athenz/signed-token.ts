@@ -42,11 +42,17 @@ export function verifyToken(token: string, publicKey: KeyLike): boolean {
 export function parseTokenFields(token: string): Map<string, string> | undefined {
   const fields = new Map<string, string>();
   for (const item of token.split(';')) {
-    const parts = item.split('=');
-    if (parts.length !== 2 || parts[0] === '' || fields.has(parts[0]!)) {
+    const [key, value, ...rest] = item.split('=');
+    if (
+      key === undefined ||
+      key === '' ||
+      value === undefined ||
+      rest.length > 0 ||
+      fields.has(key)
+    ) {
       return undefined;
     }
-    fields.set(parts[0]!, parts[1]!);
+    fields.set(key, value);
   }
   return fields;
 }

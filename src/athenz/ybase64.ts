@@ -10,8 +10,5 @@ export function ybase64Encode(data: Uint8Array): string {
 }
 
 export function ybase64Decode(text: string): Buffer {
-  return Buffer.from(
-    text.replaceAll('.', '+').replaceAll('_', '/').replaceAll('-', '='),
-    'base64',
-  );
+  return Buffer.from(text.replaceAll('.', '+').replaceAll('_', '/').replaceAll('-', '='), 'base64');
 }

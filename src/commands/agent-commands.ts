@@ -47,7 +47,12 @@ export async function runOnceCommand(configPath: string, timeoutText: string): P
   try {
     await agent.prepare();
     const result = await runOnce(agent, timeoutMs, logger);
-    logger.info(result, result.failed.length === 0 ? 'all credentials written' : 'some credentials could not be written');
+    logger.info(
+      result,
+      result.failed.length === 0
+        ? 'all credentials written'
+        : 'some credentials could not be written',
+    );
     return result.failed.length === 0 ? 0 : 1;
   } finally {
     await agent.stop();
@@ -75,8 +80,12 @@ export async function runAgent(configPath: string): Promise<number> {
 
   // Wait for a signal
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => { resolve('SIGTERM'); });
-    process.once('SIGINT', () => { resolve('SIGINT'); });
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
   });
 
   // Stop: refreshers first (writes in flight finish), then the probe server
@@ -93,12 +102,19 @@ export async function runAgent(configPath: string): Promise<number> {
   return 0;
 }
 
-async function loadOrReport(configPath: string, logger: Logger): Promise<ResolvedConfig | undefined> {
+async function loadOrReport(
+  configPath: string,
+  logger: Logger,
+): Promise<ResolvedConfig | undefined> {
   try {
     const config = await loadConfig(configPath);
     logger.level = config.log.level;
     logger.info(
-      { config: config.source.path, sha256: config.source.sha256.slice(0, 12), version: AGENT_VERSION },
+      {
+        config: config.source.path,
+        sha256: config.source.sha256.slice(0, 12),
+        version: AGENT_VERSION,
+      },
       'config loaded',
     );
     return config;

@@ -14,7 +14,8 @@ const show = (value: unknown): string => JSON.stringify(value);
 export const domainName = z
   .string()
   .refine(isDomainName, {
-    error: (issue) => `${show(issue.input)} is not an Athenz domain name (${NAME_RULE}; at most 128 characters)`,
+    error: (issue) =>
+      `${show(issue.input)} is not an Athenz domain name (${NAME_RULE}; at most 128 characters)`,
   })
   .transform((name) => name.toLowerCase());
 
@@ -101,10 +102,12 @@ export const fileMode = z
  * A file name inside the output directory: one path segment, no leading dot (dot files are the
  * agent's temp files), nothing that could climb out of the directory.
  */
-export const fileName = z.string().refine((name) => /^[A-Za-z0-9_][A-Za-z0-9_.:,+=@-]*$/.test(name) && !name.includes('..'), {
-  error: (issue) =>
-    `${show(issue.input)} is not a plain file name (one path segment of letters, digits and _ . : , + = @ -; not starting with '.' and without '..')`,
-});
+export const fileName = z
+  .string()
+  .refine((name) => /^[A-Za-z0-9_][A-Za-z0-9_.:,+=@-]*$/.test(name) && !name.includes('..'), {
+    error: (issue) =>
+      `${show(issue.input)} is not a plain file name (one path segment of letters, digits and _ . : , + = @ -; not starting with '.' and without '..')`,
+  });
 
 /** A fraction strictly between 0 and 1. */
 export const fraction = z

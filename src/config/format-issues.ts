@@ -8,7 +8,10 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     switch (issue.code) {
       case 'unrecognized_keys':
         return issue.keys
-          .map((name) => `${joinKey(key, name)}: unknown key (check the spelling against config/example.yaml)`)
+          .map(
+            (name) =>
+              `${joinKey(key, name)}: unknown key (check the spelling against config/example.yaml)`,
+          )
           .join('; ');
       case 'invalid_type':
         if (!issue.message.startsWith('Invalid input')) {

@@ -20,7 +20,11 @@ export async function loadConfig(path: string): Promise<ResolvedConfig> {
   try {
     bytes = await readFile(absolute);
   } catch (error) {
-    throw new ConfigError('CONFIG_READ', [`cannot read ${absolute}: ${describeCause(error)}`], error);
+    throw new ConfigError(
+      'CONFIG_READ',
+      [`cannot read ${absolute}: ${describeCause(error)}`],
+      error,
+    );
   }
   return parseConfig(bytes, absolute);
 }

@@ -158,7 +158,9 @@ export function defaultFileName(
 }
 
 function target(domain: string, roles: readonly string[] | undefined): string {
-  return roles === undefined ? `${domain}:domain` : roles.map((role) => `${domain}:role.${role}`).join(' ');
+  return roles === undefined
+    ? `${domain}:domain`
+    : roles.map((role) => `${domain}:role.${role}`).join(' ');
 }
 
 function manyRolesNeedFile(key: string, roles: readonly string[] | undefined): string {

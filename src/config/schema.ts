@@ -12,7 +12,9 @@ const ztsUrl = z.string().refine(
   (text) => {
     try {
       const url = new URL(text);
-      return url.protocol === 'https:' && url.search === '' && url.hash === '' && url.username === '';
+      return (
+        url.protocol === 'https:' && url.search === '' && url.hash === '' && url.username === ''
+      );
     } catch {
       return false;
     }

@@ -68,7 +68,10 @@ export function checkAccessToken(
   }
   const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
   if (!audiences.includes(spec.domain)) {
-    throw badResponse(WHAT, `access_token is for ${JSON.stringify(claims.aud)}, not ${spec.domain}`);
+    throw badResponse(
+      WHAT,
+      `access_token is for ${JSON.stringify(claims.aud)}, not ${spec.domain}`,
+    );
   }
   const roles = grantedRoles(claims);
   if (roles === undefined) {
@@ -78,7 +81,10 @@ export function checkAccessToken(
   if (requested !== undefined) {
     const extra = roles.filter((role) => !requested.includes(role));
     if (extra.length > 0) {
-      throw badResponse(WHAT, `access_token carries roles that were not requested: ${extra.join(', ')}`);
+      throw badResponse(
+        WHAT,
+        `access_token carries roles that were not requested: ${extra.join(', ')}`,
+      );
     }
   }
   return { exp: claims.exp, roles };
@@ -86,8 +92,8 @@ export function checkAccessToken(
 
 function grantedRoles(claims: JWTPayload): string[] | undefined {
   const scp = claims.scp;
-  if (Array.isArray(scp) && scp.every((role) => typeof role === 'string')) {
-    return scp as string[];
+  if (Array.isArray(scp) && scp.every((role): role is string => typeof role === 'string')) {
+    return scp;
   }
   return typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : undefined;
 }

@@ -92,16 +92,17 @@ export class Refresher {
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
-    while (!signal.aborted) {
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
       await sleepUntil(this.#dueAt, signal);
-      if (signal.aborted) {
+      if (stopped()) {
         break;
       }
       try {
         const issued = await this.attempt(signal);
         this.#scheduleAfterSuccess(issued);
       } catch (error) {
-        if (signal.aborted) {
+        if (stopped()) {
           break;
         }
         this.#scheduleAfterFailure(error);

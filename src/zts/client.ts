@@ -102,7 +102,10 @@ export class ZtsClient {
     let text: string;
     try {
       const dispatcher = await this.#options.identity.dispatcher();
-      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        'user-agent': USER_AGENT,
+      };
       if (call.contentType !== undefined) {
         headers['content-type'] = call.contentType;
       }
@@ -131,14 +134,23 @@ export class ZtsClient {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(body)');
-      throw badResponse(what, `the answer lacks or mistypes ${[...new Set(fields)].join(', ')}`, status);
+      throw badResponse(
+        what,
+        `the answer lacks or mistypes ${[...new Set(fields)].join(', ')}`,
+        status,
+      );
     }
     return parsed.data;
   }
 }
 
 /** A well-formed exchange whose answer cannot be used. Retryable: a proxy or a bad node. */
-export function badResponse(what: string, reason: string, status?: number, cause?: unknown): ZtsError {
+export function badResponse(
+  what: string,
+  reason: string,
+  status?: number,
+  cause?: unknown,
+): ZtsError {
   return new ZtsError('ZTS_BAD_RESPONSE', `ZTS answer to ${what} is unusable: ${reason}`, {
     status,
     cause,

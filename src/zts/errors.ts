@@ -44,6 +44,7 @@ function readServerMessage(bodyText: string): string | undefined {
     const parsed = errorBody.safeParse(JSON.parse(bodyText));
     const message = parsed.success ? parsed.data.message : undefined;
     // Strip control characters so a hostile body cannot forge log lines.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     return message?.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_MESSAGE);
   } catch {
     return undefined;

@@ -52,5 +52,7 @@ accessTokens:
       scp: ['reader'],
     });
   }
+  // Once stopped (writes in flight finished), no temp file is left behind.
+  await fixture.agent.stop();
   expect((await readdir(fixture.outDir)).filter((name) => name.startsWith('.'))).toEqual([]);
 }, 90_000);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ZtsError } from '../../src/errors.js';
+import type { ZtsError } from '../../src/errors.js';
 import { AgentError } from '../../src/errors.js';
 import { FileIdentity } from '../../src/identity/file-identity.js';
 import { silentLogger } from '../../src/logger.js';
@@ -49,7 +49,9 @@ async function scriptedZts(
     () =>
       new Promise((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   );
   return `https://127.0.0.1:${(server.address() as AddressInfo).port}/zts/v1`;
@@ -165,7 +167,9 @@ describe('ZTS client', () => {
       () =>
         new Promise((resolve) => {
           sockets.forEach((socket) => socket.destroy());
-          silent.close(() => resolve());
+          silent.close(() => {
+            resolve();
+          });
         }),
     );
     const url = `https://127.0.0.1:${(silent.address() as AddressInfo).port}/zts/v1`;
@@ -181,7 +185,9 @@ describe('ZTS client', () => {
     const url = await scriptedZts(() => undefined);
     const controller = new AbortController();
     const pending = (await clientFor(url)).accessToken(reader, controller.signal);
-    setTimeout(() => controller.abort(), 100);
+    setTimeout(() => {
+      controller.abort();
+    }, 100);
     const error = await failure(pending);
     expect(error.code).toBe('ABORTED');
   });

@@ -1,0 +1,28 @@
+// Input checks against the RDL types, with the status and message of ZTSImpl.validate().
+
+import { COMPOUND_NAME, SIMPLE_NAME } from '../athenz/names.js';
+import { badRequest } from './http.js';
+
+export type RdlType = 'DomainName' | 'EntityName' | 'EntityList' | 'ServiceName' | 'SimpleName';
+
+const ENTITY_LIST = new RegExp(
+  `^(${COMPOUND_NAME.source.slice(1, -1)},)*${COMPOUND_NAME.source.slice(1, -1)}$`,
+);
+
+const PATTERNS: Record<RdlType, RegExp> = {
+  DomainName: COMPOUND_NAME,
+  EntityName: COMPOUND_NAME,
+  EntityList: ENTITY_LIST,
+  ServiceName: COMPOUND_NAME,
+  SimpleName: SIMPLE_NAME,
+};
+
+/** Throws 400 unless `value` matches the RDL type, like ZTSImpl.validate(). */
+export function validate(value: string | undefined, type: RdlType): asserts value is string {
+  if (value === undefined) {
+    throw badRequest(`Missing or malformed ${type}`);
+  }
+  if (!PATTERNS[type].test(value)) {
+    throw badRequest(`Invalid ${type} error: ${JSON.stringify(value)} does not match ${type}`);
+  }
+}
