@@ -3,6 +3,7 @@
 // Stop with Ctrl-C; `npm run demo -- --for 90s` stops by itself.
 
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -105,6 +106,13 @@ async function listFiles(): Promise<void> {
 
 function expiry(name: string, text: string): string {
   try {
+    if (name.endsWith('.key.pem')) {
+      return '';
+    }
+    if (name.endsWith('.pem')) {
+      const cert = new X509Certificate(text);
+      return `expires ${new Date(cert.validTo).toISOString().slice(11, 19)}  serial ${cert.serialNumber.slice(0, 8)}`;
+    }
     if (name.endsWith('.roletoken')) {
       const seconds = Number(/;e=(\d+);/.exec(text)?.[1]);
       return `expires ${new Date(seconds * 1000).toISOString().slice(11, 19)}`;

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ZTS_TIMEOUT'
   | 'ZTS_BAD_RESPONSE'
   | 'WRITE_FAILED'
+  | 'INPUT_UNAVAILABLE'
   | 'ABORTED';
 
 export interface AgentErrorOptions {

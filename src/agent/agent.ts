@@ -4,8 +4,12 @@
 import { mkdir } from 'node:fs/promises';
 
 import type { CredentialSpec, ResolvedConfig } from '../config/types.js';
-import { fetchCredential } from '../credentials/fetch.js';
+import { createCredential } from '../credentials/create.js';
+import type { CredentialContext } from '../credentials/credential.js';
+import { AnonymousTransport } from '../identity/anonymous-transport.js';
 import { FileIdentity } from '../identity/file-identity.js';
+import type { Identity, IdentityChange } from '../identity/identity.js';
+import { NTokenIdentity } from '../identity/ntoken-identity.js';
 import type { Logger } from '../logger.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { sweepTempFiles } from '../output/sweep.js';
@@ -21,13 +25,18 @@ export interface AgentOptions {
   random?: Random;
 }
 
+/** Kinds that maintain the identity itself: an identity change must not re-trigger them. */
+const IDENTITY_KINDS = new Set<CredentialSpec['kind']>(['instance', 'ntoken']);
+
 export class Agent {
   readonly board = new StatusBoard();
   readonly config: ResolvedConfig;
   readonly #logger: Logger;
   readonly #random: Random | undefined;
-  readonly #identity: FileIdentity;
-  readonly #zts: ZtsClient;
+  readonly #anonymous: AnonymousTransport;
+  readonly #identity: Identity;
+  readonly #fileIdentity: FileIdentity | undefined;
+  readonly #context: CredentialContext;
   readonly #refreshers = new Map<string, Refresher>();
 
   constructor(config: ResolvedConfig, options: AgentOptions) {
@@ -39,22 +48,39 @@ export class Agent {
       requestTimeoutMs: config.zts.requestTimeoutMs,
       maxConnections: config.zts.maxConnections,
     };
-    this.#identity = new FileIdentity(
-      {
-        certFile: config.identity.certFile,
-        keyFile: config.identity.keyFile,
-        caFile: config.zts.caFile,
-      },
-      connection,
-      options.logger.child({ module: 'identity' }),
-    );
-    this.#zts = new ZtsClient({
+    const identityLogger = options.logger.child({ module: 'identity' });
+    this.#anonymous = new AnonymousTransport(config.zts.caFile, connection);
+
+    const spec = config.identity;
+    if (spec.source === 'ntoken') {
+      this.#identity = new NTokenIdentity(spec, this.#anonymous, identityLogger);
+    } else {
+      this.#fileIdentity = new FileIdentity(
+        { certFile: spec.certFile, keyFile: spec.keyFile, caFile: config.zts.caFile },
+        connection,
+        identityLogger,
+      );
+      this.#identity = this.#fileIdentity;
+    }
+    this.#identity.onChange((change) => {
+      this.#onIdentityChange(change);
+    });
+    this.board.setProblem('identity', () => this.#identity.problem());
+
+    const zts = new ZtsClient({
       baseUrl: config.zts.url,
       identity: this.#identity,
+      anonymous: this.#anonymous,
       requestTimeoutMs: config.zts.requestTimeoutMs,
     });
-    for (const spec of config.credentials) {
-      this.#add(spec);
+    this.#context = {
+      zts,
+      identity: this.#identity,
+      fileIdentity: this.#fileIdentity,
+      logger: options.logger.child({ module: 'credentials' }),
+    };
+    for (const credential of config.credentials) {
+      this.#add(credential);
     }
   }
 
@@ -72,14 +98,16 @@ export class Agent {
     }
   }
 
-  /** Starts refreshing every credential; the first fetches go out at once. */
+  /** Starts watching the identity and refreshing every credential. */
   start(): void {
+    this.#fileIdentity?.watch();
     for (const refresher of this.#refreshers.values()) {
       refresher.start();
     }
     this.#logger.info(
       {
         credentials: this.#refreshers.size,
+        identity: this.config.identity.source,
         outputDir: this.config.output.dir,
         zts: this.config.zts.url,
       },
@@ -91,13 +119,14 @@ export class Agent {
   async stop(): Promise<void> {
     await Promise.all([...this.#refreshers.values()].map((refresher) => refresher.stop()));
     await this.#identity.close();
+    await this.#anonymous.close();
   }
 
   #add(spec: CredentialSpec): void {
-    const status = new CredentialStatus(spec, [spec.file]);
+    const status = new CredentialStatus(spec, spec.files);
     this.board.add(status);
-    const refresher = new Refresher(spec, {
-      fetch: (credential, signal) => fetchCredential(credential, this.#zts, signal),
+    const refresher = new Refresher({
+      credential: createCredential(spec, this.#context),
       write: writeFileAtomic,
       status,
       policy: this.config.refresh,
@@ -105,5 +134,22 @@ export class Agent {
       ...(this.#random === undefined ? {} : { random: this.#random }),
     });
     this.#refreshers.set(spec.id, refresher);
+  }
+
+  /**
+   * A rotated identity refreshes every credential it authenticated: access tokens fetched over
+   * mTLS are bound to the old certificate (`cnf`). A newly usable identity wakes the credentials
+   * that were waiting for it.
+   */
+  #onIdentityChange(change: IdentityChange): void {
+    for (const refresher of this.#refreshers.values()) {
+      if (IDENTITY_KINDS.has(refresher.spec.kind)) {
+        continue;
+      }
+      const waiting = this.board.get(refresher.spec.id)?.lastError?.code === 'IDENTITY_UNAVAILABLE';
+      if (change === 'rotated' || waiting) {
+        refresher.kick();
+      }
+    }
   }
 }

@@ -3,8 +3,8 @@
 
 import * as z from 'zod';
 
-import { isCompoundName, isDomainName } from '../athenz/names.js';
-import { parseDuration } from '../util/duration.js';
+import { SIMPLE_NAME, isCompoundName, isDomainName } from '../athenz/names.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 
 const NAME_RULE = "letters, digits, '_' and '-' in dot-separated parts; no '/', ':' or '..'";
 
@@ -36,18 +36,22 @@ export const roleList = z
   });
 
 /** A readable duration such as `90m`, `1h30m` or `500ms`, in milliseconds. */
-export function duration(options: { min?: number } = {}) {
+export function duration(options: { min?: number; max?: number } = {}) {
   const min = options.min ?? 0;
+  const max = options.max ?? Number.POSITIVE_INFINITY;
   return z.string({ error: durationMessage }).transform((text, context) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
       context.addIssue({ code: 'custom', message: durationMessage({ input: text }), input: text });
       return z.NEVER;
     }
-    if (ms < min) {
+    if (ms < min || ms > max) {
       context.addIssue({
         code: 'custom',
-        message: `${show(text)} is shorter than the minimum of ${min}ms`,
+        message:
+          ms < min
+            ? `${show(text)} is shorter than the minimum of ${formatDuration(min)}`
+            : `${show(text)} is longer than the maximum of ${formatDuration(max)}`,
         input: text,
       });
       return z.NEVER;
@@ -115,3 +119,39 @@ export const fraction = z
   .refine((value) => value > 0 && value < 1, {
     error: (issue) => `${show(issue.input)} must be greater than 0 and less than 1`,
   });
+
+/** A service name in the instance API (SimpleName: no dots), lower-cased. */
+export const serviceName = z
+  .string()
+  .refine((name) => SIMPLE_NAME.test(name), {
+    error: (issue) =>
+      `${show(issue.input)} is not an Athenz service name (letters, digits, '_' and '-'; no dots)`,
+  })
+  .transform((name) => name.toLowerCase());
+
+/** A provider service such as `sys.auth.k8s` (CompoundName), lower-cased. */
+export const providerName = z
+  .string()
+  .refine(isCompoundName, {
+    error: (issue) => `${show(issue.input)} is not an Athenz service name (${NAME_RULE})`,
+  })
+  .transform((name) => name.toLowerCase());
+
+/** A DNS suffix such as `athenz.cloud`. */
+export const dnsSuffix = z
+  .string()
+  .refine(
+    (text) => /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(text),
+    {
+      error: (issue) => `${show(issue.input)} is not a DNS suffix such as "athenz.cloud"`,
+    },
+  )
+  .transform((text) => text.toLowerCase());
+
+/** The key type of a generated private key. */
+export const keyType = z
+  .enum(['ec', 'rsa'], {
+    error: (issue) =>
+      `${show(issue.input)} is not a key type (allowed: "ec" for P-256, "rsa" for RSA 2048)`,
+  })
+  .default('ec');

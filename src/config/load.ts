@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 
 import { ConfigError, describeCause } from '../errors.js';
+import { expandEnv } from './env.js';
 import { formatIssues } from './format-issues.js';
 import { resolveConfig } from './resolve.js';
 import { rawConfigSchema } from './schema.js';
@@ -30,7 +31,11 @@ export async function loadConfig(path: string): Promise<ResolvedConfig> {
 }
 
 /** Validates config text that came from `path` (used to resolve relative paths). */
-export function parseConfig(bytes: Buffer | string, path: string): ResolvedConfig {
+export function parseConfig(
+  bytes: Buffer | string,
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedConfig {
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   const sha256 = createHash('sha256').update(text).digest('hex');
 
@@ -48,7 +53,12 @@ export function parseConfig(bytes: Buffer | string, path: string): ResolvedConfi
     ]);
   }
 
-  const parsed = rawConfigSchema.safeParse(data, { reportInput: true });
+  const envIssues: string[] = [];
+  const expanded = expandEnv(data, env, envIssues);
+  if (envIssues.length > 0) {
+    throw new ConfigError('CONFIG_INVALID', envIssues);
+  }
+  const parsed = rawConfigSchema.safeParse(expanded, { reportInput: true });
   if (!parsed.success) {
     throw new ConfigError('CONFIG_INVALID', formatIssues(parsed.error.issues));
   }

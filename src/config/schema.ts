@@ -4,7 +4,20 @@
 import * as z from 'zod';
 
 import { formatDuration } from '../util/duration.js';
-import { domainName, duration, fileMode, fileName, fraction, roleList } from './fields.js';
+import { SIMPLE_NAME } from '../athenz/names.js';
+import {
+  dnsSuffix,
+  domainName,
+  duration,
+  fileMode,
+  fileName,
+  fraction,
+  keyType,
+  providerName,
+  roleList,
+  roleName,
+  serviceName,
+} from './fields.js';
 
 const show = (value: unknown): string => JSON.stringify(value);
 
@@ -45,10 +58,57 @@ const backoff = (initial: string, max: string) =>
     });
 
 const identityFiles = z.strictObject({
-  source: z.literal('files').default('files'),
+  source: z.literal('files'),
   certFile: z.string().min(1),
   keyFile: z.string().min(1),
 });
+
+const identityRegister = z.strictObject({
+  source: z.literal('register'),
+  provider: providerName,
+  domain: domainName,
+  service: serviceName,
+  instanceId: z.string().regex(/^[a-zA-Z0-9-._~=+@$,:]+$/, {
+    error: (issue) =>
+      `${show(issue.input)} is not an instance id (letters, digits and - . _ ~ = + @ $ , :)`,
+  }),
+  attestationFile: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+  dnsSuffix: dnsSuffix.optional(),
+  keyType,
+  expiry: duration({ min: 60_000 }).optional(),
+  certFile: fileName.default('service.cert.pem'),
+  keyFile: fileName.default('service.key.pem'),
+  caCertFile: fileName.default('ca.cert.pem'),
+});
+
+const identityNtoken = z.strictObject({
+  source: z.literal('ntoken'),
+  domain: domainName,
+  service: serviceName,
+  keyFile: z.string().min(1),
+  keyVersion: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]+$/, {
+      error: (issue) => `${show(issue.input)} is not a key version (letters, digits, _ . -)`,
+    })
+    .default('0'),
+  expiry: duration({ min: 60_000, max: 30 * 86_400_000 }).prefault('1h'),
+  file: fileName.optional(),
+});
+
+/** `source` defaults to `files`, the common case of a cert written by another sidecar. */
+const identity = z.preprocess(
+  (value) =>
+    value !== null && typeof value === 'object' && !('source' in value)
+      ? { ...value, source: 'files' }
+      : value,
+  z.discriminatedUnion('source', [identityFiles, identityRegister, identityNtoken], {
+    error: (issue) =>
+      issue.input !== null && typeof issue.input === 'object'
+        ? `source ${show((issue.input as { source?: unknown }).source)} is not an identity source (allowed: "files", "register", "ntoken")`
+        : `${show(issue.input)} is not a mapping with certFile and keyFile, or with a source`,
+  }),
+);
 
 const accessToken = z.strictObject({
   domain: domainName,
@@ -61,6 +121,29 @@ const accessToken = z.strictObject({
     })
     .default('jwt'),
   mode: fileMode.optional(),
+});
+
+const roleCert = z.strictObject({
+  domain: domainName,
+  role: roleName,
+  keyType,
+  expiry: duration({ min: 60_000 }).optional(),
+  certFile: fileName.optional(),
+  keyFile: fileName.optional(),
+  appendCaBundle: z
+    .string()
+    .refine((name) => SIMPLE_NAME.test(name), {
+      error: (issue) => `${show(issue.input)} is not a CA bundle name`,
+    })
+    .optional(),
+  mode: fileMode.optional(),
+  keyMode: fileMode.optional(),
+  pkcs12: z
+    .strictObject({
+      file: fileName,
+      passwordFile: z.string().min(1),
+    })
+    .optional(),
 });
 
 const roleToken = z.strictObject({
@@ -79,12 +162,14 @@ export const rawConfigSchema = z.strictObject({
     connectTimeout: duration({ min: 100 }).prefault('5s'),
     requestTimeout: duration({ min: 100 }).prefault('15s'),
     maxConnections: z.number().int().min(1).max(64).default(4),
+    certDnsSuffix: dnsSuffix.default('athenz.cloud'),
   }),
-  identity: identityFiles,
+  identity,
   output: z
     .strictObject({
       dir: z.string().min(1).default('/var/run/athenz'),
       mode: fileMode.prefault('0440'),
+      keyMode: fileMode.prefault('0400'),
       groupId: z.number().int().min(0).max(4_294_967_294).optional(),
     })
     .prefault({}),
@@ -106,6 +191,7 @@ export const rawConfigSchema = z.strictObject({
     }),
   accessTokens: z.array(accessToken).default([]),
   roleTokens: z.array(roleToken).default([]),
+  roleCerts: z.array(roleCert).default([]),
   health: z
     .strictObject({
       listen: listenAddress.default('0.0.0.0:8081'),

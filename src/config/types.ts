@@ -28,7 +28,10 @@ interface CredentialBase {
   domain: string;
   /** Requested roles; undefined asks for every role the identity holds in the domain. */
   roles: readonly string[] | undefined;
+  /** The main output file (the certificate, for certificate kinds). */
   file: string;
+  /** Every output file, in the order they are written. */
+  files: readonly string[];
   mode: number;
   groupId: number | undefined;
 }
@@ -46,7 +49,63 @@ export interface RoleTokenSpec extends CredentialBase {
   maxExpirySec: number | undefined;
 }
 
-export type CredentialSpec = AccessTokenSpec | RoleTokenSpec;
+export interface RoleCertSpec extends CredentialBase {
+  kind: 'roleCert';
+  role: string;
+  keyType: 'ec' | 'rsa';
+  /** Requested lifetime in minutes, as ZTS takes it; undefined lets ZTS choose. */
+  expiryMins: number | undefined;
+  keyFile: string;
+  keyMode: number;
+  /** Name of the CA bundle (GET /cacerts/{name}) appended to the certificate file. */
+  appendCaBundle: string | undefined;
+  pkcs12: { file: string; passwordFile: string } | undefined;
+  /** `athenz.zts.cert_dns_suffix` of the ZTS, for the CSR's email and DNS names. */
+  dnsSuffix: string;
+}
+
+/** The service identity certificate, obtained by instance registration and refreshed. */
+export interface InstanceSpec extends CredentialBase {
+  kind: 'instance';
+  provider: string;
+  service: string;
+  /** `<domain>.<service>`. */
+  principal: string;
+  instanceId: string;
+  attestationFile: string;
+  keyType: 'ec' | 'rsa';
+  expiryMins: number | undefined;
+  dnsSuffix: string;
+  keyFile: string;
+  keyMode: number;
+  caCertFile: string;
+}
+
+/** An N-token signed locally with the service key and written to a file. */
+export interface NTokenSpec extends CredentialBase {
+  kind: 'ntoken';
+  service: string;
+  privateKeyFile: string;
+  keyVersion: string;
+  lifetimeMs: number;
+}
+
+export type CredentialSpec =
+  AccessTokenSpec | RoleTokenSpec | RoleCertSpec | InstanceSpec | NTokenSpec;
+
+export type IdentitySpec =
+  | { source: 'files'; certFile: string; keyFile: string }
+  /** The agent registers itself; the identity files are the instance credential's outputs. */
+  | { source: 'register'; certFile: string; keyFile: string; instanceId: string; principal: string }
+  | {
+      source: 'ntoken';
+      domain: string;
+      service: string;
+      principal: string;
+      keyFile: string;
+      keyVersion: string;
+      lifetimeMs: number;
+    };
 
 export interface ResolvedConfig {
   /** Where the config came from, and a hash of its bytes to skip no-op reloads. */
@@ -57,9 +116,10 @@ export interface ResolvedConfig {
     connectTimeoutMs: number;
     requestTimeoutMs: number;
     maxConnections: number;
+    certDnsSuffix: string;
   };
-  identity: { source: 'files'; certFile: string; keyFile: string };
-  output: { dir: string; mode: number; groupId: number | undefined };
+  identity: IdentitySpec;
+  output: { dir: string; mode: number; keyMode: number; groupId: number | undefined };
   refresh: RefreshPolicy;
   credentials: readonly CredentialSpec[];
   health: { host: string; port: number; stuckAfterMs: number };

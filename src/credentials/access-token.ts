@@ -5,40 +5,68 @@ import type { JWTPayload } from 'jose';
 
 import type { AccessTokenSpec } from '../config/types.js';
 import { badResponse } from '../zts/client.js';
-import type { ZtsClient } from '../zts/client.js';
+import { accessTokenResponse } from '../zts/wire.js';
 import type { AccessTokenResponse } from '../zts/wire.js';
-import { grantedLifetime } from './issued.js';
+import type { Credential, CredentialContext } from './credential.js';
+import { grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
 import type { IssuedCredential } from './issued.js';
 
 const WHAT = 'POST /oauth2/token';
 
-export async function fetchAccessToken(
+export function accessTokenCredential(
   spec: AccessTokenSpec,
-  zts: ZtsClient,
-  signal: AbortSignal,
-): Promise<IssuedCredential> {
-  const requestedAt = Date.now();
-  const response = await zts.accessToken(
-    { domain: spec.domain, roles: spec.roles, expiresInSec: spec.expiresInSec },
-    signal,
-  );
-  const claims = checkAccessToken(spec, response, requestedAt);
-  const expiresAt = claims.exp * 1000;
-  const content =
-    spec.format === 'jwt'
-      ? Buffer.from(response.access_token, 'utf8')
-      : Buffer.from(JSON.stringify(response), 'utf8');
-
+  context: CredentialContext,
+): Credential {
   return {
-    files: [{ path: spec.file, content, mode: spec.mode, groupId: spec.groupId }],
-    expiresAt,
-    issuedAt: requestedAt,
-    lifetimeMs: grantedLifetime(
-      requestedAt,
-      expiresAt,
-      response.expires_in === undefined ? undefined : response.expires_in * 1000,
-    ),
-    details: { roles: claims.roles },
+    spec,
+    async fetch(signal) {
+      const requestedAt = Date.now();
+      const response = await context.zts.accessToken(
+        { domain: spec.domain, roles: spec.roles, expiresInSec: spec.expiresInSec },
+        signal,
+      );
+      const claims = checkAccessToken(spec, response, requestedAt);
+      const expiresAt = claims.exp * 1000;
+      const content = spec.format === 'jwt' ? response.access_token : JSON.stringify(response);
+      return {
+        files: [output(spec, content)],
+        expiresAt,
+        issuedAt: requestedAt,
+        lifetimeMs: grantedLifetime(
+          requestedAt,
+          expiresAt,
+          response.expires_in === undefined ? undefined : response.expires_in * 1000,
+        ),
+        details: { roles: claims.roles },
+      };
+    },
+    async restore(): Promise<IssuedCredential | undefined> {
+      const text = (await readIfPresent(spec.file))?.toString('utf8');
+      if (text === undefined) {
+        return undefined;
+      }
+      try {
+        const response =
+          spec.format === 'jwt'
+            ? { access_token: text, token_type: 'Bearer' }
+            : accessTokenResponse.parse(JSON.parse(text));
+        const claims = checkAccessToken(spec, response, Date.now());
+        return await restoredCredential([output(spec, text)], claims.exp * 1000, {
+          roles: claims.roles,
+        });
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function output(spec: AccessTokenSpec, content: string) {
+  return {
+    path: spec.file,
+    content: Buffer.from(content, 'utf8'),
+    mode: spec.mode,
+    groupId: spec.groupId,
   };
 }
 
@@ -48,7 +76,7 @@ export async function fetchAccessToken(
  */
 export function checkAccessToken(
   spec: AccessTokenSpec,
-  response: AccessTokenResponse,
+  response: Pick<AccessTokenResponse, 'access_token' | 'token_type'>,
   now: number,
 ): { exp: number; roles: string[] } {
   if (response.token_type.toLowerCase() !== 'bearer') {

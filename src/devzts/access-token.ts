@@ -5,12 +5,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 
-import { requirePrincipal } from './context.js';
+import { requireCaller } from './context.js';
 import type { RequestContext } from './context.js';
 import { ZtsHttpError, badRequest, jsonReply } from './http.js';
 import type { Reply } from './http.js';
 import { determineTokenTimeout } from './lifetime.js';
-import { tokenErrorMessage } from './role-token.js';
+import { roleCertCovers, tokenErrorMessage } from './role-token.js';
 import { parseAccessTokenScope } from './scope.js';
 import { parseAccessTokenForm } from './token-form.js';
 import type { AccessTokenForm } from './token-form.js';
@@ -20,7 +20,8 @@ import { validate } from './validate.js';
 const MAX_AUTHZ_DETAILS_LENGTH = 1024;
 
 export async function postAccessToken(ctx: RequestContext): Promise<Reply> {
-  const principal = requirePrincipal(ctx);
+  const caller = requireCaller(ctx);
+  const { principal } = caller;
   const body = (await ctx.body()).toString('utf8');
   if (body === '') {
     throw badRequest('Empty request body');
@@ -49,8 +50,13 @@ export async function postAccessToken(ctx: RequestContext): Promise<Reply> {
 
   const roles = domains.accessibleRoles(domain, principal, scope.roles);
   if (roles.length === 0) {
-    const caller = 'postaccesstokenrequest';
-    throw new ZtsHttpError(403, tokenErrorMessage(caller, principal, domain, scope.roles));
+    throw new ZtsHttpError(
+      403,
+      tokenErrorMessage('postaccesstokenrequest', principal, domain, scope.roles),
+    );
+  }
+  if (!roleCertCovers(caller, domain, roles)) {
+    throw new ZtsHttpError(403, 'Role based Principal does not include all roles');
   }
   ctx.note.roles = roles;
 
@@ -89,8 +95,9 @@ async function signAccessToken(
       ? `${domain}:${onlyRole}`
       : domain;
 
-  // `cnf` binds the token to the mTLS cert: base64url SHA-256 over the DER (RFC 8705).
-  const cert = ctx.peer.cert;
+  // `cnf` binds the token to the mTLS cert: base64url SHA-256 over the DER (RFC 8705). An N-token
+  // caller has no cert, so its token carries no `cnf`.
+  const cert = ctx.caller?.cert;
   const cnf =
     cert === undefined
       ? undefined

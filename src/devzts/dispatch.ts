@@ -1,13 +1,15 @@
 // One request end to end, in the order a JAX-RS server applies its checks: route (404), method
 // (405), media type (415), typed query parameters (404), then the resource's own authentication
-// (401) and logic. Every outcome is recorded, logged and written in one place.
+// (401; N-token first, then client cert, see authenticate.ts) and logic. Every outcome is
+// recorded, logged and written in one place.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 
 import type { Logger } from '../logger.js';
 import { peerIdentity } from './auth.js';
-import type { DevZtsRuntime, RequestContext } from './context.js';
+import { authenticate } from './authenticate.js';
+import type { DevZtsRuntime, RequestContext, RequestNote } from './context.js';
 import { ZtsHttpError, errorReply, readBody } from './http.js';
 import type { Reply } from './http.js';
 import { parseJavaInt } from './params.js';
@@ -34,17 +36,22 @@ export async function dispatch(
   // An unparsable request target (e.g. a broken absolute-form URL) is routed as an unknown path.
   const url = URL.parse(req.url ?? '/', 'https://dev-zts.invalid') ?? new URL(UNPARSABLE);
   const method = req.method ?? 'GET';
-  const peer = req.socket instanceof TLSSocket ? peerIdentity(req.socket) : {};
-  const note: RequestContext['note'] = {};
+  const peer = req.socket instanceof TLSSocket ? peerIdentity(req.socket) : { rejected: false };
+  const auth = authenticate(req.headers, peer, runtime.publicKeys);
+  const { caller } = auth;
+  const note: RequestNote = {};
   let endpoint: DevZtsEndpoint = 'unknown';
 
   let reply: Reply;
   try {
     const matches = matchPath(url.pathname);
+    // A 405 is logged under the path's first API; otherwise the method picks the API.
     endpoint = matches[0]?.route.endpoint ?? 'unknown';
     const match = selectRoute(method, matches);
+    endpoint = match.route.endpoint;
     checkRequestShape(match, req, url.searchParams);
-    if (match.route.auth === 'required' && peer.principal === undefined) {
+    const { auth: mode } = match.route;
+    if (caller === undefined && (mode === 'required' || (mode === 'optional' && auth.rejected))) {
       throw new ZtsHttpError(401, 'Invalid credentials', AUTH_CHALLENGE);
     }
 
@@ -56,6 +63,7 @@ export async function dispatch(
       query: url.searchParams,
       headers: req.headers,
       peer,
+      caller,
       clientIp: clientIp(req),
       runtime,
       body: () => (body ??= readBody(req, req.headers['content-length'])),
@@ -72,14 +80,25 @@ export async function dispatch(
     path: url.pathname,
     endpoint,
     status: reply.status,
-    ...(peer.principal === undefined ? {} : { principal: peer.principal }),
+    ...(caller === undefined ? {} : { principal: caller.principal, authority: caller.authority }),
     ...(peer.serial === undefined ? {} : { clientCertSerial: peer.serial }),
     ...(note.domain === undefined ? {} : { domain: note.domain }),
     ...(note.roles === undefined || reply.status !== 200 ? {} : { roles: note.roles }),
+    ...(note.requestedExpiryMins === undefined
+      ? {}
+      : { requestedExpiryMins: note.requestedExpiryMins }),
+    ...(note.instanceId === undefined ? {} : { instanceId: note.instanceId }),
   };
   hooks.record(entry);
   hooks.logger?.debug(
-    { method, path: entry.path, endpoint, status: entry.status, principal: entry.principal },
+    {
+      method,
+      path: entry.path,
+      endpoint,
+      status: entry.status,
+      principal: entry.principal,
+      detail: note.detail ?? auth.ntokenError,
+    },
     'dev zts request',
   );
   write(res, reply);
@@ -132,6 +151,12 @@ function clientIp(req: IncomingMessage): string {
 }
 
 function write(res: ServerResponse, reply: Reply): void {
+  // 204 (instance delete) carries no body at all.
+  if (reply.body === undefined) {
+    res.writeHead(reply.status, { ...reply.headers });
+    res.end();
+    return;
+  }
   const json = JSON.stringify(reply.body);
   res.writeHead(reply.status, {
     'Content-Type': 'application/json',

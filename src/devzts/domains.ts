@@ -1,5 +1,6 @@
-// The policy as the token endpoints query it, like the ZTS DataCache: which roles a principal
-// holds in a domain, and the lifetime cap that the domain and role settings put on its tokens.
+// The policy as the token and cert endpoints query it, like the ZTS DataCache: which roles a
+// principal holds in a domain, and the lifetime caps that the domain and role settings put on its
+// tokens (tokenExpiryMins), role certs (certExpiryMins) and service certs (serviceCertExpiryMins).
 
 import { parseDuration } from '../util/duration.js';
 import type { DevZtsPolicy } from './policy.js';
@@ -7,11 +8,14 @@ import type { DevZtsPolicy } from './policy.js';
 interface RoleEntry {
   members: ReadonlySet<string>;
   capMs: number;
+  certCapMs: number;
 }
 
 interface DomainEntry {
   roles: ReadonlyMap<string, RoleEntry>;
   capMs: number;
+  certCapMs: number;
+  serviceCertCapMs: number;
 }
 
 export class DomainIndex {
@@ -22,9 +26,18 @@ export class DomainIndex {
     for (const [domainName, domain] of Object.entries(policy.domains)) {
       const roles = new Map<string, RoleEntry>();
       for (const [roleName, role] of Object.entries(domain.roles)) {
-        roles.set(roleName, { members: new Set(role.members), capMs: toMs(role.tokenExpiry) });
+        roles.set(roleName, {
+          members: new Set(role.members),
+          capMs: toMs(role.tokenExpiry),
+          certCapMs: toMs(role.certExpiry),
+        });
       }
-      domains.set(domainName, { roles, capMs: toMs(domain.tokenExpiry) });
+      domains.set(domainName, {
+        roles,
+        capMs: toMs(domain.tokenExpiry),
+        certCapMs: toMs(domain.certExpiry),
+        serviceCertCapMs: toMs(domain.serviceCertExpiry),
+      });
     }
     this.#domains = domains;
   }
@@ -59,12 +72,35 @@ export class DomainIndex {
     if (entry === undefined) {
       return undefined;
     }
-    const roleCaps = roles
-      .map((role) => entry.roles.get(role)?.capMs ?? 0)
-      .filter((capMs) => capMs > 0);
-    const capMs = roleCaps.length > 0 ? Math.min(...roleCaps) : entry.capMs;
+    const capMs = smallestRoleCap(entry, roles, 'capMs') ?? entry.capMs;
     return capMs > 0 ? Math.max(1, Math.floor(capMs / 1000)) : undefined;
   }
+
+  /**
+   * The most a role cert for these roles may live, in ms: the smallest role certExpiry, or else
+   * the domain's (ZTSImpl getConfiguredRoleCertExpiryTimeMins). 0 when neither is set.
+   */
+  roleCertCapMs(domain: string, roles: readonly string[]): number {
+    const entry = this.#domains.get(domain);
+    if (entry === undefined) {
+      return 0;
+    }
+    return smallestRoleCap(entry, roles, 'certCapMs') ?? entry.certCapMs;
+  }
+
+  /** The domain's serviceCertExpiry in ms; 0 when not set. */
+  serviceCertCapMs(domain: string): number {
+    return this.#domains.get(domain)?.serviceCertCapMs ?? 0;
+  }
+}
+
+function smallestRoleCap(
+  entry: DomainEntry,
+  roles: readonly string[],
+  key: 'capMs' | 'certCapMs',
+): number | undefined {
+  const caps = roles.map((role) => entry.roles.get(role)?.[key] ?? 0).filter((capMs) => capMs > 0);
+  return caps.length > 0 ? Math.min(...caps) : undefined;
 }
 
 function toMs(text: string | undefined): number {

@@ -5,6 +5,7 @@ export { loadDevZtsPolicy, parseDevZtsPolicy } from './policy.js';
 export type { DevZtsPolicy } from './policy.js';
 export type {
   DevZts,
+  DevZtsAuthority,
   DevZtsEndpoint,
   DevZtsIdentityFiles,
   DevZtsOptions,

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 
 import { unsignedRoleToken } from '../athenz/role-token.js';
 import { signToken } from '../athenz/signed-token.js';
-import { requirePrincipal } from './context.js';
+import type { Caller } from './authenticate.js';
+import { requireCaller } from './context.js';
 import type { RequestContext } from './context.js';
 import { ZtsHttpError, jsonReply } from './http.js';
 import type { Reply } from './http.js';
@@ -17,7 +18,8 @@ import { validate } from './validate.js';
 export const ROLE_TOKEN_INT_PARAMS = ['minExpiryTime', 'maxExpiryTime'] as const;
 
 export function getRoleToken(ctx: RequestContext): Reply {
-  const principal = requirePrincipal(ctx);
+  const caller = requireCaller(ctx);
+  const { principal } = caller;
   const domainParam = ctx.params.domainName;
   validate(domainParam, 'DomainName');
   const roleParam = nonEmpty(ctx.query.get('role'));
@@ -47,6 +49,9 @@ export function getRoleToken(ctx: RequestContext): Reply {
   const roles = domains.accessibleRoles(domain, principal, requested);
   if (roles.length === 0) {
     throw new ZtsHttpError(403, tokenErrorMessage('getroletoken', principal, domain, requested));
+  }
+  if (!roleCertCovers(caller, domain, roles)) {
+    throw new ZtsHttpError(403, 'getRoleToken: Role based Principal does not include all roles');
   }
   ctx.note.roles = roles;
 
@@ -86,6 +91,15 @@ export function tokenErrorMessage(
 ): string {
   const roles = requested === undefined ? 'any role' : 'the requested role(s)';
   return `${caller}: principal ${principal} is not included in ${roles} in domain ${domain}`;
+}
+
+/**
+ * ZTSImpl.isPrincipalRoleCertificateAccessValid: a role-cert caller only gets the roles its cert
+ * names; every other caller passes.
+ */
+export function roleCertCovers(caller: Caller, domain: string, roles: readonly string[]): boolean {
+  const held = caller.roles;
+  return held === undefined || roles.every((role) => held.includes(`${domain}:role.${role}`));
 }
 
 function intParam(ctx: RequestContext, name: string): number | undefined {

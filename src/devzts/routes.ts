@@ -1,13 +1,19 @@
-// The route table: one row per ZTS API, relative to /zts/v1. New endpoints (role certs, instance
-// register/refresh) are new rows; per-endpoint behaviour such as fault injection can key on
-// `endpoint` without touching the handlers.
+// The route table: one row per ZTS API, relative to /zts/v1. New endpoints are new rows;
+// per-endpoint behaviour such as fault injection can key on `endpoint` without touching the
+// handlers.
 
 import { postAccessToken } from './access-token.js';
+import { getCaCerts } from './ca-certs.js';
 import type { Handler } from './context.js';
 import { getOpenIdConfig, getStatus } from './discovery.js';
+import { deleteInstance, postInstanceRefresh } from './instance-refresh.js';
+import { postInstanceRegister } from './instance-register.js';
 import { getJwks, getPublicKey } from './keys.js';
+import { postRoleCert, postRoleCertLegacy } from './role-cert.js';
 import { ROLE_TOKEN_INT_PARAMS, getRoleToken } from './role-token.js';
 import type { DevZtsEndpoint } from './types.js';
+
+const JSON_TYPE = 'application/json';
 
 export const BASE_PATH = '/zts/v1';
 
@@ -17,10 +23,12 @@ export interface Route {
   path: string;
   endpoint: Exclude<DevZtsEndpoint, 'unknown'>;
   /**
-   * `required`: no valid client cert gets 401 before the handler runs (RDL resources that call
-   * authenticate()). `none`: credentials are recorded when present but not needed.
+   * `required`: no accepted credentials (N-token or client cert) gets 401 before the handler runs
+   * (RDL resources that call authenticate()). `optional`: an authenticating resource listed in
+   * ZTS's no_auth_uri_list: no credentials is fine, refused credentials still get 401.
+   * `none`: credentials are recorded when present but never needed.
    */
-  auth: 'required' | 'none';
+  auth: 'required' | 'optional' | 'none';
   /** JAX-RS @Consumes: a request with another Content-Type gets 415. */
   consumes?: string;
   /** Query parameters typed Integer: JAX-RS answers 404 when one does not parse. */
@@ -44,6 +52,52 @@ export const ROUTES: readonly Route[] = [
     auth: 'required',
     intQuery: ROLE_TOKEN_INT_PARAMS,
     handler: getRoleToken,
+  },
+  {
+    method: 'POST',
+    path: '/rolecert',
+    endpoint: 'roleCert',
+    auth: 'required',
+    consumes: JSON_TYPE,
+    handler: postRoleCert,
+  },
+  {
+    method: 'POST',
+    path: '/domain/{domainName}/role/{roleName}/token',
+    endpoint: 'roleCertLegacy',
+    auth: 'required',
+    consumes: JSON_TYPE,
+    handler: postRoleCertLegacy,
+  },
+  {
+    method: 'POST',
+    path: '/instance',
+    endpoint: 'instanceRegister',
+    auth: 'optional',
+    consumes: JSON_TYPE,
+    handler: postInstanceRegister,
+  },
+  {
+    method: 'POST',
+    path: '/instance/{provider}/{domain}/{service}/{instanceId}',
+    endpoint: 'instanceRefresh',
+    auth: 'required',
+    consumes: JSON_TYPE,
+    handler: postInstanceRefresh,
+  },
+  {
+    method: 'DELETE',
+    path: '/instance/{provider}/{domain}/{service}/{instanceId}',
+    endpoint: 'instanceDelete',
+    auth: 'required',
+    handler: deleteInstance,
+  },
+  {
+    method: 'GET',
+    path: '/cacerts/{name}',
+    endpoint: 'caCerts',
+    auth: 'required',
+    handler: getCaCerts,
   },
   { method: 'GET', path: '/oauth2/keys', endpoint: 'jwks', auth: 'none', handler: getJwks },
   {

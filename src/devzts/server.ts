@@ -6,10 +6,12 @@ import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { Socket } from 'node:net';
 
+import type { DevZtsRuntime } from './context.js';
 import { dispatch } from './dispatch.js';
-import { DomainIndex } from './domains.js';
+import { InstanceStore } from './instance-store.js';
 import { isPrincipalName, parseDevZtsPolicy } from './policy.js';
 import type { DevZtsPolicy } from './policy.js';
+import { viewPolicy } from './policy-view.js';
 import { BASE_PATH } from './routes.js';
 import { issueClientFiles, loadOrCreateState } from './state.js';
 import type { DevZts, DevZtsOptions, DevZtsRequest } from './types.js';
@@ -22,6 +24,10 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
 export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
   const policy = parseDevZtsPolicy(options.policy);
+  if (options.certDnsSuffix !== undefined) {
+    // Held to the same rule as the policy key it overrides.
+    parseDevZtsPolicy({ certDnsSuffix: options.certDnsSuffix, domains: {} }, 'certDnsSuffix');
+  }
   const host = options.host ?? '127.0.0.1';
   const state = await loadOrCreateState(options.stateDir, policy.services);
 
@@ -59,9 +65,10 @@ export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}${BASE_PATH}`;
 
-  const runtime = {
+  const runtime: DevZtsRuntime = {
+    ...viewPolicy(policy, options.certDnsSuffix),
     state,
-    domains: new DomainIndex(policy),
+    instances: new InstanceStore(),
     issuer: options.issuer ?? SERVER_HOST_NAME,
     openIdIssuer: url,
     hostName: SERVER_HOST_NAME,
@@ -107,7 +114,7 @@ export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
       return issueClientFiles(state, name, opts.validityMs);
     },
     setPolicy(next: DevZtsPolicy) {
-      runtime.domains = new DomainIndex(parseDevZtsPolicy(next));
+      Object.assign(runtime, viewPolicy(parseDevZtsPolicy(next), options.certDnsSuffix));
     },
     close() {
       closing ??= closeServer(server, sockets);

@@ -5,7 +5,22 @@ import type { DevZtsPolicy } from './policy.js';
 
 /** Which ZTS API a request was routed to; `unknown` for paths the dev ZTS does not serve. */
 export type DevZtsEndpoint =
-  'accessToken' | 'roleToken' | 'jwks' | 'publicKey' | 'status' | 'openidConfig' | 'unknown';
+  | 'accessToken'
+  | 'roleToken'
+  | 'roleCert'
+  | 'roleCertLegacy'
+  | 'instanceRegister'
+  | 'instanceRefresh'
+  | 'instanceDelete'
+  | 'caCerts'
+  | 'jwks'
+  | 'publicKey'
+  | 'status'
+  | 'openidConfig'
+  | 'unknown';
+
+/** Which authority authenticated the caller: mTLS client cert or N-token (Athenz-Principal-Auth). */
+export type DevZtsAuthority = 'cert' | 'ntoken';
 
 export interface DevZtsOptions {
   /** Created if missing; holds the CA, server cert, client certs and signing key. */
@@ -17,6 +32,11 @@ export interface DevZtsOptions {
   port?: number;
   /** `iss` of access tokens. ZTS defaults it to its bare host name, not a URL. */
   issuer?: string;
+  /**
+   * `athenz.zts.cert_dns_suffix`: comma-separated suffixes a role CSR's SAN email must end with.
+   * Beats the policy's `certDnsSuffix`; the default is `athenz.cloud`.
+   */
+  certDnsSuffix?: string;
   /** One debug line per request (method, path, status, principal); never a token or key. */
   logger?: Logger;
 }
@@ -34,14 +54,20 @@ export interface DevZtsRequest {
   path: string;
   endpoint: DevZtsEndpoint;
   status: number;
-  /** From the client cert, when presented and valid. */
+  /** The authenticated principal (client cert or N-token), when credentials were valid. */
   principal?: string;
+  /** The authority that authenticated `principal`. */
+  authority?: DevZtsAuthority;
   /** Lower-case hex serial of the presented client cert, valid or not. */
   clientCertSerial?: string;
   /** Requested domain (lower-cased) when the endpoint has one. */
   domain?: string;
-  /** Granted short role names, when a token was issued. */
+  /** Granted short role names, when a token or role cert was issued. */
   roles?: string[];
+  /** The `expiryTime` a cert request asked for, in minutes, as sent. */
+  requestedExpiryMins?: number;
+  /** The instance id of an instance register/refresh/delete request. */
+  instanceId?: string;
 }
 
 export interface DevZts {

@@ -3,18 +3,23 @@
 import { COMPOUND_NAME, SIMPLE_NAME } from '../athenz/names.js';
 import { badRequest } from './http.js';
 
-export type RdlType = 'DomainName' | 'EntityName' | 'EntityList' | 'ServiceName' | 'SimpleName';
+export type RdlType =
+  'DomainName' | 'EntityName' | 'EntityList' | 'ServiceName' | 'SimpleName' | 'PathElement';
 
 const ENTITY_LIST = new RegExp(
   `^(${COMPOUND_NAME.source.slice(1, -1)},)*${COMPOUND_NAME.source.slice(1, -1)}$`,
 );
 
-const PATTERNS: Record<RdlType, RegExp> = {
+/** PathElement: instance ids. */
+const PATH_ELEMENT = /^[a-zA-Z0-9\-._~=+@$,:]*$/;
+
+export const PATTERNS: Readonly<Record<RdlType, RegExp>> = {
   DomainName: COMPOUND_NAME,
   EntityName: COMPOUND_NAME,
   EntityList: ENTITY_LIST,
   ServiceName: COMPOUND_NAME,
   SimpleName: SIMPLE_NAME,
+  PathElement: PATH_ELEMENT,
 };
 
 /** Throws 400 unless `value` matches the RDL type, like ZTSImpl.validate(). */

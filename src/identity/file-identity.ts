@@ -1,14 +1,21 @@
-// The `files` identity source: a cert and key written by something else (k8s-athenz-sia, the
-// CSI driver, a Secret). Every request checks the files' fingerprint, so a rotated pair is used
-// for the very next request; a pair that does not match yet is ignored until it does.
+// The identity held in cert and key files: written by something else (`files`: k8s-athenz-sia,
+// the CSI driver, a Secret) or by the agent's own instance registration (`register`).
+// Every request checks the files' fingerprint, so a rotated pair is used for the very next
+// request; a watcher on their folders also reloads them as soon as they change, so readiness and
+// waiting refreshers learn of a new identity without waiting for a request. A pair that does not
+// match yet is ignored until it does; the previous good pair stays in use meanwhile.
 
+import { dirname } from 'node:path';
+
+import { watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Dispatcher } from 'undici';
 
 import { IdentityError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createZtsDispatcher } from '../zts/dispatcher.js';
 import type { ZtsConnectionOptions } from '../zts/dispatcher.js';
-import type { DispatcherSource } from '../zts/client.js';
+import type { Identity, IdentityChange, ZtsConnection } from './identity.js';
 import { fingerprint, loadIdentity } from './tls-files.js';
 import type { IdentityPaths, LoadedIdentity } from './tls-files.js';
 
@@ -18,14 +25,21 @@ interface Current {
   dispatcher: Dispatcher;
 }
 
-export class FileIdentity implements DispatcherSource {
+/** Events in the watched folders are coalesced over this long before the files are checked. */
+const SETTLE_MS = 100;
+
+export class FileIdentity implements Identity {
   readonly #paths: IdentityPaths;
   readonly #connection: ZtsConnectionOptions;
   readonly #logger: Logger;
+  readonly #listeners: Array<(change: IdentityChange) => void> = [];
   #current: Current | undefined;
   /** The fingerprint last found unusable, so one bad pair is reported once, not per request. */
   #rejected: { fingerprint: string; error: unknown } | undefined;
   #loading: Promise<Dispatcher> | undefined;
+  #watcher: FSWatcher | undefined;
+  #settle: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(paths: IdentityPaths, connection: ZtsConnectionOptions, logger: Logger) {
     this.#paths = paths;
@@ -33,9 +47,58 @@ export class FileIdentity implements DispatcherSource {
     this.#logger = logger;
   }
 
-  /** Details of the identity in use, for logs and readiness. */
+  /** Details of the identity in use, for logs, CSRs and readiness. */
   get current(): LoadedIdentity | undefined {
     return this.#current?.identity;
+  }
+
+  principal(): string | undefined {
+    return this.#current?.identity.principal;
+  }
+
+  problem(): string | undefined {
+    if (this.#current !== undefined) {
+      return undefined;
+    }
+    const error = this.#rejected?.error;
+    return error instanceof Error
+      ? error.message
+      : `identity files ${this.#paths.certFile} not loaded yet`;
+  }
+
+  onChange(listener: (change: IdentityChange) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Starts watching the files' folders; the first load happens at once. */
+  watch(): void {
+    if (this.#watcher !== undefined || this.#closed) {
+      return;
+    }
+    // Folders, not files: a Secret or emptyDir update replaces files by rename or by swapping a
+    // `..data` symlink, and a file that does not exist yet cannot be watched by path.
+    const folders = [
+      ...new Set(
+        [this.#paths.certFile, this.#paths.keyFile, this.#paths.caFile].map((file) =>
+          dirname(file),
+        ),
+      ),
+    ];
+    this.#watcher = watch(folders, { depth: 0, ignoreInitial: true });
+    this.#watcher.on('all', () => {
+      this.#scheduleCheck();
+    });
+    this.#watcher.on('error', (error: unknown) => {
+      this.#logger.warn(
+        { err: error },
+        'watching the identity files failed; changes are still seen on each request',
+      );
+    });
+    this.#scheduleCheck();
+  }
+
+  async connection(): Promise<ZtsConnection> {
+    return { dispatcher: await this.dispatcher(), headers: {} };
   }
 
   /** The dispatcher for the current files, rebuilt when they change. */
@@ -48,9 +111,21 @@ export class FileIdentity implements DispatcherSource {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#settle);
+    await this.#watcher?.close();
     const current = this.#current;
     this.#current = undefined;
     await current?.dispatcher.close();
+  }
+
+  #scheduleCheck(): void {
+    clearTimeout(this.#settle);
+    this.#settle = setTimeout(() => {
+      this.dispatcher().catch(() => {
+        // Already logged by #fallback; readiness shows it through problem().
+      });
+    }, SETTLE_MS);
   }
 
   async #refresh(): Promise<Dispatcher> {
@@ -69,6 +144,15 @@ export class FileIdentity implements DispatcherSource {
     } catch (error) {
       this.#rejected = { fingerprint: seen, error };
       return this.#fallback(current, error, true);
+    }
+    if (
+      current !== undefined &&
+      current.identity.serial === identity.serial &&
+      current.identity.ca === identity.ca
+    ) {
+      // Same certificate and CA, files merely touched or rewritten: keep the pool.
+      this.#current = { ...current, fingerprint: seen };
+      return current.dispatcher;
     }
 
     const dispatcher = createZtsDispatcher(identity, this.#connection);
@@ -90,6 +174,9 @@ export class FileIdentity implements DispatcherSource {
         this.#logger.debug({ err: error }, 'closing the previous dispatcher failed');
       });
     }
+    for (const listener of this.#listeners) {
+      listener(current === undefined ? 'loaded' : 'rotated');
+    }
     return dispatcher;
   }
 
@@ -98,7 +185,7 @@ export class FileIdentity implements DispatcherSource {
       this.#logger.warn(
         { err: error, keepUsing: current?.identity.serial },
         current === undefined
-          ? 'identity files are not usable yet'
+          ? 'identity files are not usable yet; waiting for them'
           : 'identity files changed but are not usable; keeping the previous identity',
       );
     }

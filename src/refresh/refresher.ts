@@ -1,10 +1,11 @@
-// One refresher per credential: fetch, write, wait for the next refresh, repeat. Each runs its
-// own loop with its own timer, backoff and status, so a credential that keeps failing never
-// delays or triggers refetches of the others.
+// One refresher per credential: restore or fetch, write, wait for the next refresh, repeat. Each
+// runs its own loop with its own timer, backoff and status, so a credential that keeps failing
+// never delays or triggers refetches of the others.
 
-import { AgentError, isRetryable } from '../errors.js';
-import type { CredentialSpec, RefreshPolicy } from '../config/types.js';
+import type { RefreshPolicy } from '../config/types.js';
+import type { Credential } from '../credentials/credential.js';
 import type { IssuedCredential } from '../credentials/issued.js';
+import { AgentError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { FileToWrite, WriteOutcome } from '../output/atomic-write.js';
 import type { CredentialStatus } from '../state/credential-status.js';
@@ -13,7 +14,7 @@ import { refreshDelay, retryDelay } from './timing.js';
 import type { Random } from './timing.js';
 
 export interface RefresherDeps {
-  fetch(spec: CredentialSpec, signal: AbortSignal): Promise<IssuedCredential>;
+  credential: Credential;
   write(file: FileToWrite): Promise<WriteOutcome>;
   status: CredentialStatus;
   policy: RefreshPolicy;
@@ -22,26 +23,41 @@ export interface RefresherDeps {
 }
 
 export class Refresher {
-  readonly spec: CredentialSpec;
   readonly #deps: RefresherDeps;
   readonly #random: Random;
   readonly #stop = new AbortController();
+  /** Aborted to cut the current wait short (see kick). */
+  #wake = new AbortController();
+  /** A kick arrived during an attempt: refresh again as soon as it ends. */
+  #kicked = false;
   /** Fetched but not yet written: a failed write is retried without asking ZTS again. */
   #pending: IssuedCredential | undefined;
   #dueAt = 0;
   #loop: Promise<void> | undefined;
   #warnedShortLifetime = false;
 
-  constructor(spec: CredentialSpec, deps: RefresherDeps) {
-    this.spec = spec;
+  constructor(deps: RefresherDeps) {
     this.#deps = deps;
     this.#random = deps.random ?? Math.random;
   }
 
-  /** Starts the refresh loop; the first attempt is due at `firstAt` (default: now). */
-  start(firstAt = Date.now()): void {
-    this.#dueAt = firstAt;
-    this.#loop ??= this.#run();
+  get spec() {
+    return this.#deps.credential.spec;
+  }
+
+  /**
+   * Starts the loop. What a previous run left on disk is restored first: a credential that is
+   * still good is not fetched again until its refresh is due.
+   */
+  start(options: { restore?: boolean } = {}): void {
+    this.#loop ??= this.#run(options.restore ?? true);
+  }
+
+  /** Refresh now (e.g. the identity changed), whatever the schedule says. */
+  kick(): void {
+    this.#kicked = true;
+    this.#dueAt = Date.now();
+    this.#wake.abort();
   }
 
   /**
@@ -69,7 +85,7 @@ export class Refresher {
     if (this.#pending !== undefined && this.#pending.expiresAt <= Date.now()) {
       this.#pending = undefined;
     }
-    const issued = this.#pending ?? (await this.#deps.fetch(this.spec, signal));
+    const issued = this.#pending ?? (await this.#deps.credential.fetch(signal));
     this.#pending = issued;
 
     for (const file of issued.files) {
@@ -90,14 +106,20 @@ export class Refresher {
     return issued;
   }
 
-  async #run(): Promise<void> {
+  async #run(restore: boolean): Promise<void> {
     const signal = this.#stop.signal;
     const stopped = (): boolean => signal.aborted;
+    this.#dueAt = Date.now();
+    if (restore) {
+      await this.#restore();
+    }
     while (!stopped()) {
-      await sleepUntil(this.#dueAt, signal);
+      this.#wake = new AbortController();
+      await sleepUntil(this.#dueAt, AbortSignal.any([signal, this.#wake.signal]));
       if (stopped()) {
         break;
       }
+      this.#kicked = false;
       try {
         const issued = await this.attempt(signal);
         this.#scheduleAfterSuccess(issued);
@@ -110,13 +132,31 @@ export class Refresher {
     }
   }
 
+  async #restore(): Promise<void> {
+    const restored = await this.#deps.credential.restore().catch(() => undefined);
+    if (restored === undefined) {
+      return;
+    }
+    this.#scheduleAfterSuccess(restored);
+    this.#deps.logger.info(
+      {
+        credential: this.spec.name,
+        expiresAt: new Date(restored.expiresAt).toISOString(),
+        nextRefreshAt: new Date(this.#dueAt).toISOString(),
+      },
+      'credential on disk is still good; not fetching it now',
+    );
+  }
+
   #scheduleAfterSuccess(issued: IssuedCredential): void {
     const { policy, status, logger } = this.#deps;
     const now = Date.now();
     const delay = refreshDelay(issued.lifetimeMs, policy, this.#random);
-    this.#dueAt = issued.issuedAt + delay;
-    if (this.#dueAt < now + policy.floorMs) {
-      this.#dueAt = now + policy.floorMs;
+    // The delay is at least the floor, counted from the fetch; a credential restored from disk
+    // whose refresh time has already passed is refreshed at once.
+    this.#dueAt = Math.max(issued.issuedAt + delay, now);
+    if (this.#kicked) {
+      this.#dueAt = now;
     }
     if (issued.lifetimeMs <= policy.floorMs && !this.#warnedShortLifetime) {
       // Once per credential: ZTS (or a skewed clock) grants less than the floor. Refreshing

@@ -25,7 +25,7 @@ export interface ReadinessReport {
 
 export class StatusBoard {
   readonly #statuses = new Map<string, CredentialStatus>();
-  readonly #problems = new Map<string, string>();
+  readonly #problems = new Map<string, string | (() => string | undefined)>();
 
   add(status: CredentialStatus): void {
     this.#statuses.set(status.id, status);
@@ -43,8 +43,11 @@ export class StatusBoard {
     return [...this.#statuses.values()];
   }
 
-  /** Records (or, with undefined, clears) an agent-wide problem that makes it not ready. */
-  setProblem(key: string, message: string | undefined): void {
+  /**
+   * Records (or, with undefined, clears) an agent-wide problem that makes it not ready. A
+   * function is asked at each readiness check.
+   */
+  setProblem(key: string, message: string | (() => string | undefined) | undefined): void {
     if (message === undefined) {
       this.#problems.delete(key);
     } else {
@@ -55,7 +58,10 @@ export class StatusBoard {
   /** Readiness, checking that each credential's files are really on disk. */
   async readiness(now: number): Promise<ReadinessReport> {
     const credentials = await Promise.all(this.all().map((status) => report(status, now)));
-    const problems = [...this.#problems.values()];
+    const problems = [...this.#problems.values()].flatMap((entry) => {
+      const message = typeof entry === 'function' ? entry() : entry;
+      return message === undefined ? [] : [message];
+    });
     const ready =
       problems.length === 0 &&
       credentials.every((entry) => entry.state === 'fresh' || entry.state === 'failing');

@@ -8,19 +8,39 @@ import type * as z from 'zod';
 import { ZtsError } from '../errors.js';
 import { USER_AGENT } from '../version.js';
 import { statusError, transportError } from './errors.js';
-import { accessTokenResponse, roleTokenResponse } from './wire.js';
-import type { AccessTokenResponse, RoleTokenResponse } from './wire.js';
-
-/** Anything that can hand out the current mTLS dispatcher (the identity). */
-export interface DispatcherSource {
-  dispatcher(): Promise<Dispatcher>;
-}
+import type { Identity } from '../identity/identity.js';
+import {
+  accessTokenResponse,
+  caBundleResponse,
+  instanceIdentityResponse,
+  roleCertificateResponse,
+  roleTokenResponse,
+} from './wire.js';
+import type {
+  AccessTokenResponse,
+  InstanceIdentityResponse,
+  RoleCertificateResponse,
+  RoleTokenResponse,
+} from './wire.js';
 
 export interface ZtsClientOptions {
   /** Base URL including `/zts/v1`, without a trailing slash. */
   baseUrl: string;
-  identity: DispatcherSource;
+  /** Who the agent is to ZTS: a client certificate or an N-token. */
+  identity: Identity;
+  /** TLS without a client certificate, for the calls ZTS does not authenticate. */
+  anonymous: { dispatcher(): Promise<Dispatcher> };
   requestTimeoutMs: number;
+}
+
+export interface InstanceRequest {
+  provider: string;
+  domain: string;
+  service: string;
+  csr: string;
+  attestationData?: string;
+  /** Minutes; undefined lets ZTS choose. */
+  expiryMins: number | undefined;
 }
 
 export interface AccessTokenRequest {
@@ -90,8 +110,90 @@ export class ZtsClient {
     );
   }
 
+  /** POST /rolecert: expiryTime in MINUTES, 0 for the server default. */
+  async roleCertificate(
+    input: { csr: string; expiryMins: number | undefined },
+    signal: AbortSignal,
+  ): Promise<RoleCertificateResponse> {
+    return this.#call(
+      {
+        method: 'POST',
+        path: '/rolecert',
+        body: JSON.stringify({ csr: input.csr, expiryTime: input.expiryMins ?? 0 }),
+        contentType: 'application/json',
+      },
+      roleCertificateResponse,
+      signal,
+    );
+  }
+
+  /** GET /cacerts/{name}: a CA bundle to append to issued certificates. */
+  async caBundle(name: string, signal: AbortSignal): Promise<string> {
+    const answer = await this.#call(
+      { method: 'GET', path: `/cacerts/${encodeURIComponent(name)}` },
+      caBundleResponse,
+      signal,
+    );
+    return answer.certs;
+  }
+
+  /** POST /instance: registration, authenticated by the attestation data alone (201). */
+  async registerInstance(
+    input: InstanceRequest,
+    signal: AbortSignal,
+  ): Promise<InstanceIdentityResponse> {
+    return this.#call(
+      {
+        method: 'POST',
+        path: '/instance',
+        body: JSON.stringify({
+          provider: input.provider,
+          domain: input.domain,
+          service: input.service,
+          attestationData: input.attestationData,
+          csr: input.csr,
+          ...(input.expiryMins === undefined ? {} : { expiryTime: input.expiryMins }),
+        }),
+        contentType: 'application/json',
+        anonymous: true,
+      },
+      instanceIdentityResponse,
+      signal,
+    );
+  }
+
+  /** POST /instance/{provider}/{domain}/{service}/{instanceId}: refresh over mTLS (200). */
+  async refreshInstance(
+    input: InstanceRequest & { instanceId: string },
+    signal: AbortSignal,
+  ): Promise<InstanceIdentityResponse> {
+    const path = [input.provider, input.domain, input.service, input.instanceId]
+      .map(encodeURIComponent)
+      .join('/');
+    return this.#call(
+      {
+        method: 'POST',
+        path: `/instance/${path}`,
+        body: JSON.stringify({
+          csr: input.csr,
+          ...(input.expiryMins === undefined ? {} : { expiryTime: input.expiryMins }),
+        }),
+        contentType: 'application/json',
+      },
+      instanceIdentityResponse,
+      signal,
+    );
+  }
+
   async #call<T>(
-    call: { method: 'GET' | 'POST'; path: string; body?: string; contentType?: string },
+    call: {
+      method: 'GET' | 'POST';
+      path: string;
+      body?: string;
+      contentType?: string;
+      /** Send no client certificate and no N-token. */
+      anonymous?: boolean;
+    },
     schema: z.ZodType<T>,
     stop: AbortSignal,
   ): Promise<T> {
@@ -101,8 +203,12 @@ export class ZtsClient {
     let status: number;
     let text: string;
     try {
-      const dispatcher = await this.#options.identity.dispatcher();
+      const connection =
+        call.anonymous === true
+          ? { dispatcher: await this.#options.anonymous.dispatcher(), headers: {} }
+          : await this.#options.identity.connection();
       const headers: Record<string, string> = {
+        ...connection.headers,
         accept: 'application/json',
         'user-agent': USER_AGENT,
       };
@@ -113,7 +219,7 @@ export class ZtsClient {
         method: call.method,
         headers,
         body: call.body ?? null,
-        dispatcher,
+        dispatcher: connection.dispatcher,
         signal: AbortSignal.any([stop, timeout]),
       });
       status = response.statusCode;

@@ -6,10 +6,10 @@ import { Agent } from 'undici';
 export interface ZtsTlsMaterial {
   /** PEM trust anchors for the ZTS server certificate. */
   ca: string;
-  /** PEM client certificate (chain) presented to ZTS. */
-  cert: string;
+  /** PEM client certificate (chain) presented to ZTS; absent for unauthenticated calls. */
+  cert?: string;
   /** PEM private key matching `cert`. */
-  key: string;
+  key?: string;
 }
 
 export interface ZtsConnectionOptions {
@@ -26,8 +26,7 @@ export function createZtsDispatcher(tls: ZtsTlsMaterial, options: ZtsConnectionO
   return new Agent({
     connect: {
       ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
+      ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
       minVersion: 'TLSv1.2',
       timeout: options.connectTimeoutMs,
     },

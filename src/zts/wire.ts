@@ -25,3 +25,25 @@ export const errorBody = z.looseObject({
   code: z.number().int().optional(),
   message: z.string().optional(),
 });
+
+/** RoleCertificate (RoleCert.tdl): the leaf PEM only, no chain. */
+export const roleCertificateResponse = z.looseObject({
+  x509Certificate: z.string().min(1),
+});
+export type RoleCertificateResponse = z.output<typeof roleCertificateResponse>;
+
+/** InstanceIdentity (Instance.tdl), as register and refresh return it. */
+export const instanceIdentityResponse = z.looseObject({
+  provider: z.string().optional(),
+  name: z.string(),
+  instanceId: z.string().optional(),
+  x509Certificate: z.string().min(1),
+  x509CertificateSigner: z.string().optional(),
+});
+export type InstanceIdentityResponse = z.output<typeof instanceIdentityResponse>;
+
+/** CertificateAuthorityBundle: `{name, certs}` with the PEM bundle. */
+export const caBundleResponse = z.looseObject({
+  name: z.string(),
+  certs: z.string().min(1),
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 
 const BASE = `zts: {url: "https://zts.example.com:4443/zts/v1", caFile: ca.pem}
@@ -23,7 +23,12 @@ describe('config validation', () => {
       `${BASE}accessTokens:\n  - domain: sports\n    roles: [reader]\n`,
       '/etc/agent/config.yaml',
     );
-    expect(config.output).toEqual({ dir: '/var/run/athenz', mode: 0o440, groupId: undefined });
+    expect(config.output).toEqual({
+      dir: '/var/run/athenz',
+      mode: 0o440,
+      keyMode: 0o400,
+      groupId: undefined,
+    });
     expect(config.refresh.fraction).toBe(0.5);
     expect(config.zts.caFile).toBe('/etc/agent/ca.pem');
     expect(config.credentials[0]).toMatchObject({
@@ -61,7 +66,7 @@ roleTokens:
 `);
     expect(issues).toEqual([
       expect.stringMatching(
-        /^accessTokens\[1\]\.file: .*sports:role\.reader\.accesstoken.* already written by accessTokens\[0\]/,
+        /^accessTokens\[1\]: writes ".*sports:role\.reader\.accesstoken", which accessTokens\[0\] already writes/,
       ),
     ]);
   });
@@ -131,7 +136,7 @@ roleTokens:
     [
       'two entries writing one file',
       `${BASE}accessTokens:\n  - {domain: a, roles: [b], file: t}\nroleTokens:\n  - {domain: c, file: t}\n`,
-      /^roleTokens\[0\]\.file: .* already written by accessTokens\[0\]/,
+      /^roleTokens\[0\]: writes ".*\/t", which accessTokens\[0\] already writes/,
     ],
     [
       'several roles without a file',
@@ -214,6 +219,92 @@ roleTokens:
       issues.some((issue) => expected.test(issue)),
       issues.join('\n'),
     ).toBe(true);
+  });
+
+  it.each([
+    [
+      'an unknown identity source',
+      `identity: {source: magic}`,
+      /^identity\.source: source "magic" is not an identity source/,
+    ],
+    [
+      'a dotted service name',
+      `identity: {source: register, provider: p.q, domain: d, service: a.b, instanceId: i}`,
+      /^identity\.service: "a\.b" is not an Athenz service name/,
+    ],
+    [
+      'an N-token lifetime over 30 days',
+      `identity: {source: ntoken, domain: d, service: s, keyFile: k, expiry: 31d}`,
+      /^identity\.expiry: "31d" is longer than the maximum of 30d/,
+    ],
+    [
+      'an unset environment variable',
+      `identity: {source: register, provider: p.q, domain: d, service: s, instanceId: "\${NOPE_UNSET}"}`,
+      /^identity\.instanceId: "\$\{NOPE_UNSET\}" uses \$\{NOPE_UNSET\}, which is not set/,
+    ],
+  ])('rejects %s in the identity section', (_kind, identity, expected) => {
+    const issues = issuesOf(
+      `zts: {url: "https://zts.example.com/zts/v1", caFile: ca.pem}\n${identity}\n`,
+    );
+    expect(
+      issues.some((issue) => expected.test(issue)),
+      issues.join('\n'),
+    ).toBe(true);
+  });
+
+  it('expands environment variables, so one ConfigMap serves every pod', () => {
+    const config = parseConfig(
+      `zts: {url: "https://zts.example.com/zts/v1", caFile: ca.pem}
+identity: {source: register, provider: sys.auth.k8s, domain: "\${NS}", service: api, instanceId: "\${POD_UID}", attestationFile: "/run/$\${x}/token"}
+roleCerts:
+  - {domain: sports, role: reader}
+`,
+      '/etc/agent/config.yaml',
+      { NS: 'sports', POD_UID: '0f3c-11' },
+    );
+    expect(config.identity).toMatchObject({
+      source: 'register',
+      principal: 'sports.api',
+      instanceId: '0f3c-11',
+    });
+    expect(config.credentials.map((spec) => spec.name)).toEqual([
+      'service identity sports.api',
+      'role certificate sports:role.reader',
+    ]);
+    expect(config.credentials[0]).toMatchObject({ attestationFile: '/run/${x}/token' });
+  });
+
+  it('gives role certificates SIA file names, key first, and refuses clashing identity files', () => {
+    const config = parseConfig(
+      `${BASE}roleCerts:\n  - {domain: sports, role: reader, expiry: 90m}\n`,
+      '/etc/agent/config.yaml',
+    );
+    expect(config.credentials[0]).toMatchObject({
+      kind: 'roleCert',
+      files: [
+        '/var/run/athenz/sports:role.reader.key.pem',
+        '/var/run/athenz/sports:role.reader.cert.pem',
+      ],
+      expiryMins: 90,
+      keyMode: 0o400,
+      mode: 0o440,
+      keyType: 'ec',
+    });
+    const issues = issuesOf(`zts: {url: "https://z/zts/v1", caFile: ca}
+identity: {source: register, provider: p.q, domain: d, service: s, instanceId: i}
+roleCerts:
+  - {domain: sports, role: reader, certFile: service.cert.pem}
+`);
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^roleCerts\[0\]: writes ".*service\.cert\.pem", which identity already writes/,
+      ),
+    ]);
+  });
+
+  it.each(['config/example.yaml', 'config/demo.yaml'])('accepts the shipped %s', async (file) => {
+    const config = await loadConfig(file);
+    expect(config.credentials.length).toBeGreaterThan(0);
   });
 
   it('reports every problem at once, not only the first', () => {

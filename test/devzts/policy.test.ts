@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,94 @@ domains:
     const missing = join(dir, 'missing.yaml');
     await expect(loadDevZtsPolicy(missing)).rejects.toMatchObject({ code: 'CONFIG_READ' });
     await expect(load('domains: [unclosed')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
+
+describe('cert, provider and key settings', () => {
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
+
+  it('reads cert caps, providers with their defaults, and the cert DNS suffix', async () => {
+    const policy = await load(`
+certDnsSuffix: Athenz.Cloud,.zts.example
+providers:
+  Sys.Auth.K8s:
+    attestation: [attest-token-1]
+    certExpiry: 7d
+    dnsSuffix: Athenz.Cloud
+domains:
+  sports:
+    certExpiry: 1h
+    serviceCertExpiry: 1d
+    roles:
+      reader: { members: [demo.agent], certExpiry: 10m }
+`);
+    expect(policy).toEqual({
+      services: [],
+      certDnsSuffix: 'athenz.cloud,.zts.example',
+      providers: {
+        'sys.auth.k8s': {
+          attestation: ['attest-token-1'],
+          refresh: true,
+          certExpiry: '7d',
+          dnsSuffix: 'athenz.cloud',
+          services: [],
+        },
+      },
+      domains: {
+        sports: {
+          certExpiry: '1h',
+          serviceCertExpiry: '1d',
+          roles: { reader: { members: ['demo.agent'], certExpiry: '10m' } },
+        },
+      },
+    });
+  });
+
+  it('reads public keys as PEM text or as files next to the policy', async () => {
+    const keys = join(dir, 'keys');
+    await mkdir(keys, { recursive: true });
+    await writeFile(join(keys, 'agent.pem'), pem);
+    const inline = JSON.stringify(pem);
+    const policy = (await load(
+      `publicKeys:\n  Demo.Agent:\n    "0": keys/agent.pem\n    "1": ${inline}\ndomains: {}\n`,
+    )) as { publicKeys: Record<string, Record<string, string>> };
+    expect(policy.publicKeys).toEqual({ 'demo.agent': { '0': pem, '1': pem } });
+  });
+
+  it('names unreadable key files, bad PEM and bad provider settings', async () => {
+    const missing = await issuesOf('publicKeys:\n  demo.agent:\n    "0": nope.pem\ndomains: {}\n');
+    expect(missing).toEqual([
+      expect.stringMatching(/publicKeys\.demo\.agent\.0: cannot read .*nope\.pem: /),
+    ]);
+    const issues = await issuesOf(`
+publicKeys:
+  demo.agent: { "0": "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----" }
+providers:
+  sys.auth.k8s:
+    refresh: maybe
+    dnsSuffix: "not a suffix"
+    services: [api]
+domains: {}
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/publicKeys\.demo\.agent\.0: .* is not a PEM public key/),
+        expect.stringMatching(/providers\.sys\.auth\.k8s\.attestation: missing/),
+        expect.stringMatching(/providers\.sys\.auth\.k8s\.refresh: expected boolean/),
+        expect.stringMatching(/providers\.sys\.auth\.k8s\.dnsSuffix: "not a suffix" is not a DNS/),
+        expect.stringMatching(/providers\.sys\.auth\.k8s\.services\.0: "api" is not a principal/),
+      ]),
+    );
+  });
+
+  it('accepts only PEM text when the policy does not come from a file', () => {
+    expect(() =>
+      parseDevZtsPolicy({ publicKeys: { 'demo.agent': { '0': 'keys/agent.pem' } }, domains: {} }),
+    ).toThrow(/file paths are read only when the policy is loaded from a file/);
+    const policy = parseDevZtsPolicy({ publicKeys: { 'demo.agent': { '0': pem } }, domains: {} });
+    expect(parseDevZtsPolicy(policy)).toEqual(policy);
   });
 });
 

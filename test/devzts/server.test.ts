@@ -223,6 +223,7 @@ describe('request log', () => {
       endpoint: 'accessToken',
       status: 200,
       principal: 'demo.agent',
+      authority: 'cert',
       clientCertSerial: serial,
       domain: 'sports',
       roles: ['reader'],

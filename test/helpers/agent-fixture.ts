@@ -35,11 +35,11 @@ export interface AgentFixture {
 }
 
 /** The config lines every fixture shares: the dev ZTS, its identity and a private output dir. */
-export function baseConfig(fx: DevZtsFixture, outDir: string): string {
+export function baseConfig(fx: DevZtsFixture, outDir: string, identityYaml?: string): string {
   const identity = fx.zts.clientIdentity(TEST_PRINCIPAL);
   return [
     `zts: {url: "${fx.zts.url}", caFile: "${fx.zts.caFile}", requestTimeout: 5s}`,
-    `identity: {certFile: "${identity.certFile}", keyFile: "${identity.keyFile}"}`,
+    identityYaml ?? `identity: {certFile: "${identity.certFile}", keyFile: "${identity.keyFile}"}`,
     `output: {dir: "${outDir}"}`,
     `health: {listen: "127.0.0.1:0"}`,
     '',
@@ -49,14 +49,35 @@ export function baseConfig(fx: DevZtsFixture, outDir: string): string {
 export async function startAgent(options: {
   /** YAML appended to the base config: credentials, refresh policy, … */
   yaml: string;
+  /** Replaces the default identity line (demo.agent's cert files); may use `{dir}`. */
+  identity?: string;
+  /** Runs after the dev ZTS started and before the agent is built (e.g. to place files). */
+  before?: (fx: DevZtsFixture) => Promise<void>;
   policy?: DevZtsPolicy;
   random?: Random;
   start?: boolean;
 }): Promise<AgentFixture> {
   const fx = await withDevZts(options.policy);
+  try {
+    return await startAgentOn(fx, options);
+  } catch (error) {
+    await fx.cleanup();
+    throw error;
+  }
+}
+
+async function startAgentOn(
+  fx: DevZtsFixture,
+  options: Parameters<typeof startAgent>[0],
+): Promise<AgentFixture> {
   const outDir = join(fx.dir, 'out');
   const configFile = join(fx.dir, 'config.yaml');
-  await writeFile(configFile, baseConfig(fx, outDir) + options.yaml);
+  await options.before?.(fx);
+  await writeFile(
+    configFile,
+    baseConfig(fx, outDir, options.identity?.replaceAll('{dir}', fx.dir)) +
+      options.yaml.replaceAll('{dir}', fx.dir),
+  );
   const config = await loadConfig(configFile);
   const logs = captureLogs();
   const agent = new Agent(config, {
@@ -75,10 +96,12 @@ export async function startAgent(options: {
     agent.start();
   }
 
+  // Fetched once and the connection closed, so the dev ZTS's open connections are the agent's.
   const anonymous = await fx.anonymousAgent();
   const jwks = createLocalJWKSet(
     (await callZts(anonymous, fx.zts.jwksUrl)).json as Parameters<typeof createLocalJWKSet>[0],
   );
+  await anonymous.close();
 
   return {
     fx,

@@ -48,6 +48,8 @@ export interface DevZtsFixture {
   agent(identity?: string | DevZtsIdentityFiles): Promise<Agent>;
   /** An agent that trusts the dev CA but presents no client cert. */
   anonymousAgent(): Promise<Agent>;
+  /** An mTLS agent presenting a cert and key given as PEM text (e.g. a cert the dev ZTS issued). */
+  pemAgent(certPem: string, keyPem: string): Promise<Agent>;
   /** Closes the agents, stops the dev ZTS and removes the temp folder. */
   cleanup(): Promise<void>;
 }
@@ -80,6 +82,8 @@ export async function withDevZts(
       return track(await mtlsAgent(zts.caFile, files));
     },
     anonymousAgent: async () => track(await mtlsAgent(zts.caFile)),
+    pemAgent: async (cert, key) =>
+      track(new Agent({ connect: { ca: await readFile(zts.caFile, 'utf8'), cert, key } })),
     cleanup: async () => {
       await Promise.all(agents.map((agent) => agent.destroy()));
       await zts.close();
@@ -127,15 +131,30 @@ export async function callZts(
   };
 }
 
+/** POSTs a JSON body (the cert and instance APIs) with the right Content-Type. */
+export function postJson(
+  dispatcher: Dispatcher,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
+  return callZts(dispatcher, url, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
 /** POSTs an access token form body with the right Content-Type. */
 export function postTokenForm(
   dispatcher: Dispatcher,
   zts: DevZts,
   body: string,
+  headers: Record<string, string> = {},
 ): Promise<JsonResponse> {
   return callZts(dispatcher, `${zts.url}/oauth2/token`, {
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   });
 }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { ZtsError } from '../../src/errors.js';
 import { AgentError } from '../../src/errors.js';
+import { AnonymousTransport } from '../../src/identity/anonymous-transport.js';
 import { FileIdentity } from '../../src/identity/file-identity.js';
 import { silentLogger } from '../../src/logger.js';
 import { ZtsClient } from '../../src/zts/client.js';
@@ -30,8 +31,16 @@ async function clientFor(baseUrl: string, requestTimeoutMs = 5000): Promise<ZtsC
     { connectTimeoutMs: 1000, requestTimeoutMs, maxConnections: 2 },
     silentLogger(),
   );
-  closers.push(() => identity.close());
-  return new ZtsClient({ baseUrl, identity, requestTimeoutMs });
+  const anonymous = new AnonymousTransport(fx.zts.caFile, {
+    connectTimeoutMs: 1000,
+    requestTimeoutMs,
+    maxConnections: 2,
+  });
+  closers.push(
+    () => identity.close(),
+    () => anonymous.close(),
+  );
+  return new ZtsClient({ baseUrl, identity, anonymous, requestTimeoutMs });
 }
 
 /** An HTTPS server with the dev ZTS's server certificate that answers as the test says. */

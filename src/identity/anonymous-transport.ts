@@ -1,0 +1,54 @@
+// A dispatcher that trusts the ZTS CA but presents no client certificate: for instance
+// registration (attestation is the proof) and for N-token identities (the header is the proof).
+// Rebuilt when the CA file changes.
+
+import { readFile, stat } from 'node:fs/promises';
+
+import type { Dispatcher } from 'undici';
+
+import { IdentityError, describeCause } from '../errors.js';
+import { createZtsDispatcher } from '../zts/dispatcher.js';
+import type { ZtsConnectionOptions } from '../zts/dispatcher.js';
+
+export class AnonymousTransport {
+  readonly #caFile: string;
+  readonly #options: ZtsConnectionOptions;
+  #current: { fingerprint: string; dispatcher: Dispatcher } | undefined;
+
+  constructor(caFile: string, options: ZtsConnectionOptions) {
+    this.#caFile = caFile;
+    this.#options = options;
+  }
+
+  async dispatcher(): Promise<Dispatcher> {
+    let fingerprint: string;
+    try {
+      const info = await stat(this.#caFile);
+      fingerprint = `${info.ino}:${info.size}:${info.mtimeMs}`;
+    } catch (error) {
+      throw new IdentityError(
+        `cannot read the ZTS CA bundle ${this.#caFile}: ${describeCause(error)}`,
+        error,
+      );
+    }
+    if (this.#current?.fingerprint === fingerprint) {
+      return this.#current.dispatcher;
+    }
+    const ca = await readFile(this.#caFile, 'utf8').catch((error: unknown) => {
+      throw new IdentityError(
+        `cannot read the ZTS CA bundle ${this.#caFile}: ${describeCause(error)}`,
+        error,
+      );
+    });
+    const previous = this.#current;
+    this.#current = { fingerprint, dispatcher: createZtsDispatcher({ ca }, this.#options) };
+    void previous?.dispatcher.close().catch(() => undefined);
+    return this.#current.dispatcher;
+  }
+
+  async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    await current?.dispatcher.close();
+  }
+}
