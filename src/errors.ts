@@ -45,10 +45,17 @@ export class AgentError extends Error {
 export class ConfigError extends AgentError {
   /** One line per problem, each naming the key, the value and the rule. */
   readonly issues: readonly string[];
+  /** Hash of the rejected content, when it was read. */
+  readonly sha256: string | undefined;
 
-  constructor(code: 'CONFIG_READ' | 'CONFIG_INVALID', issues: readonly string[], cause?: unknown) {
-    super(code, issues.join('; '), { cause });
+  constructor(
+    code: 'CONFIG_READ' | 'CONFIG_INVALID',
+    issues: readonly string[],
+    options: { cause?: unknown; sha256?: string } = {},
+  ) {
+    super(code, issues.join('; '), { cause: options.cause });
     this.issues = issues;
+    this.sha256 = options.sha256;
   }
 }
 

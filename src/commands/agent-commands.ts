@@ -9,6 +9,8 @@ import type { Logger } from '../logger.js';
 import { Agent } from '../agent/agent.js';
 import { runOnce } from '../agent/once.js';
 import { startHealthServer } from '../server/health-server.js';
+import type { HealthServer } from '../server/health-server.js';
+import { ConfigReloader } from '../agent/reloader.js';
 import { parseDuration } from '../util/duration.js';
 import { AGENT_VERSION } from '../version.js';
 
@@ -69,14 +71,25 @@ export async function runAgent(configPath: string): Promise<number> {
   // Start
   const agent = new Agent(config, { logger });
   await agent.prepare();
-  const health = await startHealthServer({
-    host: config.health.host,
-    port: config.health.port,
-    board: agent.board,
-    stuckAfterMs: config.health.stuckAfterMs,
-    logger: logger.child({ module: 'health' }),
+  let health = await startHealth(config, agent, logger);
+  const reloader = new ConfigReloader({
+    agent,
+    logger: logger.child({ module: 'reload' }),
+    onApplied: async (next) => {
+      logger.level = next.log.level;
+      if (JSON.stringify(next.health) !== health.settings) {
+        await health.close();
+        health = await startHealth(next, agent, logger);
+      }
+    },
   });
   agent.start();
+  reloader.start();
+  const onHangup = (): void => {
+    logger.info('SIGHUP: checking the config');
+    reloader.trigger('SIGHUP');
+  };
+  process.on('SIGHUP', onHangup);
 
   // Wait for a signal
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -88,18 +101,35 @@ export async function runAgent(configPath: string): Promise<number> {
     });
   });
 
-  // Stop: refreshers first (writes in flight finish), then the probe server
+  // Stop: reloads, then refreshers (writes in flight finish), then the probe server
   logger.info({ signal }, 'stopping');
   const forced = setTimeout(() => {
     logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown took too long; exiting');
     process.exit(1);
   }, SHUTDOWN_GRACE_MS);
   forced.unref();
+  process.off('SIGHUP', onHangup);
+  await reloader.close();
   await agent.stop();
   await health.close();
   clearTimeout(forced);
   logger.info('stopped');
   return 0;
+}
+
+async function startHealth(
+  config: ResolvedConfig,
+  agent: Agent,
+  logger: Logger,
+): Promise<HealthServer & { settings: string }> {
+  const server = await startHealthServer({
+    host: config.health.host,
+    port: config.health.port,
+    board: agent.board,
+    stuckAfterMs: config.health.stuckAfterMs,
+    logger: logger.child({ module: 'health' }),
+  });
+  return Object.assign(server, { settings: JSON.stringify(config.health) });
 }
 
 async function loadOrReport(

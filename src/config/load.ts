@@ -21,11 +21,9 @@ export async function loadConfig(path: string): Promise<ResolvedConfig> {
   try {
     bytes = await readFile(absolute);
   } catch (error) {
-    throw new ConfigError(
-      'CONFIG_READ',
-      [`cannot read ${absolute}: ${describeCause(error)}`],
-      error,
-    );
+    throw new ConfigError('CONFIG_READ', [`cannot read ${absolute}: ${describeCause(error)}`], {
+      cause: error,
+    });
   }
   return parseConfig(bytes, absolute);
 }
@@ -36,9 +34,23 @@ export function parseConfig(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedConfig {
-  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
-  const sha256 = createHash('sha256').update(text).digest('hex');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  try {
+    return validate(typeof bytes === 'string' ? bytes : bytes.toString('utf8'), path, sha256, env);
+  } catch (error) {
+    // Tag the rejection with what was rejected, so a reload reports each bad edit once.
+    throw error instanceof ConfigError
+      ? new ConfigError(error.code as 'CONFIG_INVALID', error.issues, { sha256 })
+      : error;
+  }
+}
 
+function validate(
+  text: string,
+  path: string,
+  sha256: string,
+  env: NodeJS.ProcessEnv,
+): ResolvedConfig {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ConfigError(

@@ -78,6 +78,11 @@ export function resolveConfig(
     },
     credentials,
     health: { ...listen, stuckAfterMs: raw.health.stuckAfter },
+    reload: {
+      watch: raw.reload.watch,
+      intervalMs: raw.reload.interval,
+      debounceMs: raw.reload.debounce,
+    },
     log: { level: raw.log.level },
   };
   return { config: deepFreeze(config) };

@@ -198,6 +198,13 @@ export const rawConfigSchema = z.strictObject({
       stuckAfter: duration({ min: 1000 }).prefault('5m'),
     })
     .prefault({}),
+  reload: z
+    .strictObject({
+      watch: z.boolean().default(true),
+      interval: duration().prefault('10s'),
+      debounce: duration().prefault('300ms'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z

@@ -123,5 +123,7 @@ export interface ResolvedConfig {
   refresh: RefreshPolicy;
   credentials: readonly CredentialSpec[];
   health: { host: string; port: number; stuckAfterMs: number };
+  /** How config changes are picked up (read at start; not itself reloaded). */
+  reload: { watch: boolean; intervalMs: number; debounceMs: number };
   log: { level: string };
 }

@@ -132,7 +132,7 @@ export async function loadDevZtsPolicy(file: string): Promise<DevZtsPolicy> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError('CONFIG_READ', [`${file}: ${describeCause(error)}`], error);
+    throw new ConfigError('CONFIG_READ', [`${file}: ${describeCause(error)}`], { cause: error });
   }
   let raw: unknown;
   try {

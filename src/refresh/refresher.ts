@@ -49,8 +49,8 @@ export class Refresher {
    * Starts the loop. What a previous run left on disk is restored first: a credential that is
    * still good is not fetched again until its refresh is due.
    */
-  start(options: { restore?: boolean } = {}): void {
-    this.#loop ??= this.#run(options.restore ?? true);
+  start(options: { restore?: boolean; rewrite?: boolean; fetchNow?: boolean } = {}): void {
+    this.#loop ??= this.#run(options);
   }
 
   /** Refresh now (e.g. the identity changed), whatever the schedule says. */
@@ -106,12 +106,16 @@ export class Refresher {
     return issued;
   }
 
-  async #run(restore: boolean): Promise<void> {
+  async #run(options: { restore?: boolean; rewrite?: boolean; fetchNow?: boolean }): Promise<void> {
     const signal = this.#stop.signal;
     const stopped = (): boolean => signal.aborted;
     this.#dueAt = Date.now();
-    if (restore) {
-      await this.#restore();
+    if (options.restore ?? true) {
+      await this.#restore(options.rewrite ?? false);
+    }
+    if (options.fetchNow === true) {
+      // The file on disk (if it still fits) keeps readiness up while the new one is fetched.
+      this.#dueAt = Date.now();
     }
     while (!stopped()) {
       this.#wake = new AbortController();
@@ -132,10 +136,21 @@ export class Refresher {
     }
   }
 
-  async #restore(): Promise<void> {
+  /** Adopts what is on disk; with `rewrite`, puts the configured modes and group back on it. */
+  async #restore(rewrite: boolean): Promise<void> {
     const restored = await this.#deps.credential.restore().catch(() => undefined);
     if (restored === undefined) {
       return;
+    }
+    if (rewrite) {
+      try {
+        for (const file of restored.files) {
+          await this.#deps.write(file);
+        }
+      } catch {
+        // The loop fetches and writes afresh, with retries, when the files cannot be adopted.
+        return;
+      }
     }
     this.#scheduleAfterSuccess(restored);
     this.#deps.logger.info(

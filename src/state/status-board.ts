@@ -19,13 +19,16 @@ export interface CredentialReport {
 export interface ReadinessReport {
   ready: boolean;
   credentials: CredentialReport[];
-  /** Problems that are not one credential's, e.g. a rejected config reload. */
+  /** Problems that are not one credential's and make the agent not ready (the identity). */
   problems: string[];
+  /** Facts that do not affect readiness, e.g. config reloads applied and rejected. */
+  [section: string]: unknown;
 }
 
 export class StatusBoard {
   readonly #statuses = new Map<string, CredentialStatus>();
   readonly #problems = new Map<string, string | (() => string | undefined)>();
+  readonly #sections = new Map<string, () => unknown>();
 
   add(status: CredentialStatus): void {
     this.#statuses.set(status.id, status);
@@ -55,6 +58,11 @@ export class StatusBoard {
     }
   }
 
+  /** Adds a section to the readiness JSON that does not affect the verdict. */
+  setSection(name: string, read: () => unknown): void {
+    this.#sections.set(name, read);
+  }
+
   /** Readiness, checking that each credential's files are really on disk. */
   async readiness(now: number): Promise<ReadinessReport> {
     const credentials = await Promise.all(this.all().map((status) => report(status, now)));
@@ -65,7 +73,8 @@ export class StatusBoard {
     const ready =
       problems.length === 0 &&
       credentials.every((entry) => entry.state === 'fresh' || entry.state === 'failing');
-    return { ready, credentials, problems };
+    const sections = Object.fromEntries([...this.#sections].map(([name, read]) => [name, read()]));
+    return { ready, credentials, problems, ...sections };
   }
 
   /** Attempts that have been running longer than `stuckAfterMs`: a hung loop, not an outage. */
