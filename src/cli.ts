@@ -10,7 +10,9 @@ import { parseArgs } from 'node:util';
 
 import { runAgent, runOnceCommand, validateCommand } from './commands/agent-commands.js';
 import { runDevZtsCommand } from './commands/dev-zts-command.js';
-import { AGENT_NAME, AGENT_VERSION } from './version.js';
+import { AGENT_VERSION } from './version.js';
+
+const AGENT_NAME = 'athenz-agent';
 
 const USAGE = `Usage: ${AGENT_NAME} [run|once|validate] [--config FILE] [--timeout DURATION]
        ${AGENT_NAME} dev-zts [--state DIR] [--policy FILE] [--listen HOST:PORT]

@@ -49,6 +49,14 @@ export class Agent {
     this.#logger = options.logger;
     this.#random = options.random;
     this.#runtime = this.#buildRuntime(config);
+    this.board.onMissingFile((id) => {
+      this.#entries
+        .get(id)
+        ?.refresher.repair()
+        .catch((error: unknown) => {
+          this.#logger.warn({ err: error, id }, 'could not write a missing credential file again');
+        });
+    });
     for (const spec of config.credentials) {
       this.#entries.set(spec.id, this.#entry(spec));
     }

@@ -55,9 +55,16 @@ export async function runOnce(
         result.written.push(refresher.spec.name);
       } catch (error) {
         result.failed.push(refresher.spec.name);
+        // When time ran out, the reason worth reporting is the last attempt's, not the timeout.
+        const last = status?.lastError;
         logger.error(
-          { credential: refresher.spec.name, err: error },
-          'credential could not be written',
+          {
+            credential: refresher.spec.name,
+            code: last?.code ?? (error instanceof AgentError ? error.code : 'INTERNAL'),
+            status: last?.status,
+            timedOut: deadline.aborted,
+          },
+          `credential could not be written: ${last?.message ?? (error instanceof Error ? error.message : String(error))}`,
         );
       }
     }),

@@ -3,7 +3,7 @@
 
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeCause } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { Agent } from '../agent/agent.js';
@@ -16,6 +16,7 @@ import { AGENT_VERSION } from '../version.js';
 
 /** How long shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
+const MAX_ONCE_TIMEOUT_MS = 86_400_000;
 
 export async function validateCommand(configPath: string): Promise<number> {
   try {
@@ -37,8 +38,11 @@ export async function validateCommand(configPath: string): Promise<number> {
 export async function runOnceCommand(configPath: string, timeoutText: string): Promise<number> {
   const logger = createLogger();
   const timeoutMs = parseDuration(timeoutText);
-  if (timeoutMs === undefined || timeoutMs <= 0) {
-    logger.fatal({ timeout: timeoutText }, '--timeout must be a positive duration such as "60s"');
+  if (timeoutMs === undefined || timeoutMs <= 0 || timeoutMs > MAX_ONCE_TIMEOUT_MS) {
+    logger.fatal(
+      { timeout: timeoutText },
+      '--timeout must be a duration from 1ms to 1d, such as "60s"',
+    );
     return 2;
   }
   const config = await loadOrReport(configPath, logger);
@@ -47,7 +51,9 @@ export async function runOnceCommand(configPath: string, timeoutText: string): P
   }
   const agent = new Agent(config, { logger });
   try {
-    await agent.prepare();
+    if (!(await prepareOrReport(agent, logger))) {
+      return 1;
+    }
     const result = await runOnce(agent, timeoutMs, logger);
     logger.info(
       result,
@@ -63,6 +69,15 @@ export async function runOnceCommand(configPath: string, timeoutText: string): P
 
 export async function runAgent(configPath: string): Promise<number> {
   const logger = createLogger();
+  // Signals that arrive while starting up still mean "stop cleanly", not "die".
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+  });
   const config = await loadOrReport(configPath, logger);
   if (config === undefined) {
     return 2;
@@ -70,8 +85,19 @@ export async function runAgent(configPath: string): Promise<number> {
 
   // Start
   const agent = new Agent(config, { logger });
-  await agent.prepare();
-  let health = await startHealth(config, agent, logger);
+  if (!(await prepareOrReport(agent, logger))) {
+    return 1;
+  }
+  let health: Awaited<ReturnType<typeof startHealth>>;
+  try {
+    health = await startHealth(config, agent, logger);
+  } catch (error) {
+    logger.fatal(
+      { err: error, listen: `${config.health.host}:${config.health.port}` },
+      `cannot serve the probes on health.listen: ${describeCause(error)}`,
+    );
+    return 1;
+  }
   const reloader = new ConfigReloader({
     agent,
     logger: logger.child({ module: 'reload' }),
@@ -92,14 +118,7 @@ export async function runAgent(configPath: string): Promise<number> {
   process.on('SIGHUP', onHangup);
 
   // Wait for a signal
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => {
-      resolve('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      resolve('SIGINT');
-    });
-  });
+  const signal = await stopSignal;
 
   // Stop: reloads, then refreshers (writes in flight finish), then the probe server
   logger.info({ signal }, 'stopping');
@@ -132,6 +151,19 @@ async function startHealth(
   return Object.assign(server, { settings: JSON.stringify(config.health) });
 }
 
+async function prepareOrReport(agent: Agent, logger: Logger): Promise<boolean> {
+  try {
+    await agent.prepare();
+    return true;
+  } catch (error) {
+    logger.fatal(
+      { err: error, dir: agent.config.output.dir },
+      `cannot use output.dir: ${describeCause(error)}`,
+    );
+    return false;
+  }
+}
+
 async function loadOrReport(
   configPath: string,
   logger: Logger,
@@ -147,6 +179,9 @@ async function loadOrReport(
       },
       'config loaded',
     );
+    if (config.credentials.length === 0) {
+      logger.warn('the config lists no credentials; the agent has nothing to do');
+    }
     return config;
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -20,6 +20,14 @@ export async function runDevZtsCommand(options: DevZtsCommandOptions): Promise<n
     logger.fatal({ listen: options.listen }, '--listen must be "host:port"');
     return 2;
   }
+  // It hands out tokens and certificates to whoever asks: loopback only.
+  if (!['127.0.0.1', '::1', 'localhost'].includes(listen.host)) {
+    logger.fatal(
+      { listen: options.listen },
+      '--listen must be a loopback address (127.0.0.1, ::1 or localhost)',
+    );
+    return 2;
+  }
   let policy;
   try {
     policy = await loadDevZtsPolicy(resolve(options.policyFile));

@@ -8,7 +8,9 @@ import { formatDuration, parseDuration } from '../util/duration.js';
 
 const NAME_RULE = "letters, digits, '_' and '-' in dot-separated parts; no '/', ':' or '..'";
 
-const show = (value: unknown): string => JSON.stringify(value);
+/** A value as the user wrote it (numbers as numbers, so Infinity is not shown as null). */
+const show = (value: unknown): string =>
+  typeof value === 'number' ? String(value) : JSON.stringify(value);
 
 /** An Athenz domain name, lower-cased as ZTS stores it. */
 export const domainName = z
@@ -108,10 +110,19 @@ export const fileMode = z
  */
 export const fileName = z
   .string()
-  .refine((name) => /^[A-Za-z0-9_][A-Za-z0-9_.:,+=@-]*$/.test(name) && !name.includes('..'), {
-    error: (issue) =>
-      `${show(issue.input)} is not a plain file name (one path segment of letters, digits and _ . : , + = @ -; not starting with '.' and without '..')`,
-  });
+  .refine(
+    (name) =>
+      /^[A-Za-z0-9_][A-Za-z0-9_.:,+=@-]*$/.test(name) &&
+      !name.includes('..') &&
+      name.length <= MAX_FILE_NAME,
+    {
+      error: (issue) =>
+        `${show(issue.input)} is not a plain file name (one path segment of at most ${MAX_FILE_NAME} letters, digits and _ . : , + = @ -; not starting with '.' and without '..')`,
+    },
+  );
+
+/** Leaves room for the temp file's prefix and suffix within the usual 255-byte name limit. */
+export const MAX_FILE_NAME = 200;
 
 /** A fraction strictly between 0 and 1. */
 export const fraction = z

@@ -2,6 +2,18 @@
 
 import type * as z from 'zod';
 
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};
+
+const show = (value: unknown): string =>
+  typeof value === 'number' ? String(value) : JSON.stringify(value);
+
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     const key = formatPath(issue.path);
@@ -18,11 +30,11 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
           return `${key}: ${issue.message}`;
         }
         return issue.input === undefined
-          ? `${key}: required (expected ${issue.expected})`
-          : `${key}: ${JSON.stringify(issue.input)} is not a ${issue.expected}`;
+          ? `${key}: required (expected ${TYPE_NAMES[issue.expected] ?? issue.expected})`
+          : `${key}: ${show(issue.input)} is not ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
       case 'too_small':
       case 'too_big':
-        return `${key}: ${JSON.stringify(issue.input)} ${issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, 'must be ')}`;
+        return `${key}: ${show(issue.input)} ${issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, 'must be ')}`;
       default:
         return `${key}: ${issue.message}`;
     }

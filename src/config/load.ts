@@ -58,7 +58,15 @@ function validate(
       document.errors.map((error) => `${path}: YAML syntax: ${yamlErrorText(error)}`),
     );
   }
-  const data: unknown = document.toJS();
+  let data: unknown;
+  try {
+    data = document.toJS();
+  } catch (error) {
+    // e.g. an alias bomb: the yaml library refuses excessive alias expansion.
+    throw new ConfigError('CONFIG_INVALID', [
+      `${path}: YAML cannot be read: ${describeCause(error)}`,
+    ]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError('CONFIG_INVALID', [
       `${path}: the config must be a YAML mapping with at least "zts" and "identity"`,

@@ -21,12 +21,22 @@ import {
 
 const show = (value: unknown): string => JSON.stringify(value);
 
+/** ZTS grants at most 30 days; asking for more is a mistake, not a wish. */
+const MAX_EXPIRY = 30 * 86_400_000;
+/** Timeouts beyond this are mistakes (and past ~24.8 days overflow Node's timers). */
+const MAX_TIMEOUT = 10 * 60_000;
+
 const ztsUrl = z.string().refine(
   (text) => {
     try {
       const url = new URL(text);
       return (
-        url.protocol === 'https:' && url.search === '' && url.hash === '' && url.username === ''
+        url.protocol === 'https:' &&
+        url.search === '' &&
+        url.hash === '' &&
+        url.username === '' &&
+        url.password === '' &&
+        /\/zts\/v1\/?$/.test(url.pathname)
       );
     } catch {
       return false;
@@ -34,7 +44,7 @@ const ztsUrl = z.string().refine(
   },
   {
     error: (issue) =>
-      `${show(issue.input)} is not an https URL without query or credentials (ZTS accepts TLS only), e.g. "https://zts.example.com:4443/zts/v1"`,
+      `${show(issue.input)} is not a ZTS URL: https (ZTS accepts TLS only), ending in /zts/v1, without query or credentials, e.g. "https://zts.example.com:4443/zts/v1"`,
   },
 );
 
@@ -46,8 +56,8 @@ const listenAddress = z.string().refine((text) => parseListen(text) !== undefine
 const backoff = (initial: string, max: string) =>
   z
     .strictObject({
-      initial: duration({ min: 10 }).prefault(initial),
-      max: duration({ min: 10 }).prefault(max),
+      initial: duration({ min: 10, max: 86_400_000 }).prefault(initial),
+      max: duration({ min: 10, max: 86_400_000 }).prefault(max),
     })
     .prefault({})
     .refine((value) => value.initial <= value.max, {
@@ -75,7 +85,7 @@ const identityRegister = z.strictObject({
   attestationFile: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
   dnsSuffix: dnsSuffix.optional(),
   keyType,
-  expiry: duration({ min: 60_000 }).optional(),
+  expiry: duration({ min: 60_000, max: MAX_EXPIRY }).optional(),
   certFile: fileName.default('service.cert.pem'),
   keyFile: fileName.default('service.key.pem'),
   caCertFile: fileName.default('ca.cert.pem'),
@@ -113,7 +123,7 @@ const identity = z.preprocess(
 const accessToken = z.strictObject({
   domain: domainName,
   roles: roleList.optional(),
-  expiry: duration({ min: 1000 }).optional(),
+  expiry: duration({ min: 1000, max: MAX_EXPIRY }).optional(),
   file: fileName.optional(),
   format: z
     .enum(['jwt', 'json'], {
@@ -127,7 +137,7 @@ const roleCert = z.strictObject({
   domain: domainName,
   role: roleName,
   keyType,
-  expiry: duration({ min: 60_000 }).optional(),
+  expiry: duration({ min: 60_000, max: MAX_EXPIRY }).optional(),
   certFile: fileName.optional(),
   keyFile: fileName.optional(),
   appendCaBundle: z
@@ -149,8 +159,8 @@ const roleCert = z.strictObject({
 const roleToken = z.strictObject({
   domain: domainName,
   roles: roleList.optional(),
-  minExpiry: duration({ min: 1000 }).optional(),
-  maxExpiry: duration({ min: 1000 }).optional(),
+  minExpiry: duration({ min: 1000, max: MAX_EXPIRY }).optional(),
+  maxExpiry: duration({ min: 1000, max: MAX_EXPIRY }).optional(),
   file: fileName.optional(),
   mode: fileMode.optional(),
 });
@@ -159,8 +169,8 @@ export const rawConfigSchema = z.strictObject({
   zts: z.strictObject({
     url: ztsUrl,
     caFile: z.string().min(1),
-    connectTimeout: duration({ min: 100 }).prefault('5s'),
-    requestTimeout: duration({ min: 100 }).prefault('15s'),
+    connectTimeout: duration({ min: 100, max: MAX_TIMEOUT }).prefault('5s'),
+    requestTimeout: duration({ min: 100, max: MAX_TIMEOUT }).prefault('15s'),
     maxConnections: z.number().int().min(1).max(64).default(4),
     certDnsSuffix: dnsSuffix.default('athenz.cloud'),
   }),
@@ -177,7 +187,7 @@ export const rawConfigSchema = z.strictObject({
     .strictObject({
       fraction: fraction.default(0.5),
       jitter: z.number().min(0).max(0.5).default(0.1),
-      floor: duration({ min: 100 }).prefault('30s'),
+      floor: duration({ min: 100, max: 86_400_000 }).prefault('30s'),
       backoff: backoff('1s', '30s'),
       refusedBackoff: backoff('30s', '10m'),
     })
@@ -195,14 +205,14 @@ export const rawConfigSchema = z.strictObject({
   health: z
     .strictObject({
       listen: listenAddress.default('0.0.0.0:8081'),
-      stuckAfter: duration({ min: 1000 }).prefault('5m'),
+      stuckAfter: duration({ min: 1000, max: 86_400_000 }).prefault('5m'),
     })
     .prefault({}),
   reload: z
     .strictObject({
       watch: z.boolean().default(true),
-      interval: duration().prefault('10s'),
-      debounce: duration().prefault('300ms'),
+      interval: duration({ max: 86_400_000 }).prefault('10s'),
+      debounce: duration({ max: 60_000 }).prefault('300ms'),
     })
     .prefault({}),
   log: z

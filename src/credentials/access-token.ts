@@ -8,7 +8,7 @@ import { badResponse } from '../zts/client.js';
 import { accessTokenResponse } from '../zts/wire.js';
 import type { AccessTokenResponse } from '../zts/wire.js';
 import type { Credential, CredentialContext } from './credential.js';
-import { grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
+import { checkValidity, grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
 import type { IssuedCredential } from './issued.js';
 
 const WHAT = 'POST /oauth2/token';
@@ -25,6 +25,9 @@ export function accessTokenCredential(
         { domain: spec.domain, roles: spec.roles, expiresInSec: spec.expiresInSec },
         signal,
       );
+      if (response.expires_in !== undefined && response.expires_in <= 0) {
+        throw badResponse(WHAT, `expires_in is ${response.expires_in}, not a lifetime`);
+      }
       const claims = checkAccessToken(spec, response, requestedAt);
       const expiresAt = claims.exp * 1000;
       const content = spec.format === 'jwt' ? response.access_token : JSON.stringify(response);
@@ -82,18 +85,17 @@ export function checkAccessToken(
   if (response.token_type.toLowerCase() !== 'bearer') {
     throw badResponse(WHAT, `token_type is ${JSON.stringify(response.token_type)}, not Bearer`);
   }
+  // Three base64url segments and nothing else: no whitespace, no trailing bytes.
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(response.access_token)) {
+    throw badResponse(WHAT, 'access_token is not a compact JWT');
+  }
   let claims: JWTPayload;
   try {
     claims = decodeJwt(response.access_token);
   } catch (error) {
     throw badResponse(WHAT, 'access_token is not a JWT', undefined, error);
   }
-  if (typeof claims.exp !== 'number') {
-    throw badResponse(WHAT, 'access_token has no exp claim');
-  }
-  if (claims.exp * 1000 <= now) {
-    throw badResponse(WHAT, `access_token expired at ${new Date(claims.exp * 1000).toISOString()}`);
-  }
+  checkValidity(WHAT, 'access_token', claims.iat, claims.exp, now);
   const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
   if (!audiences.includes(spec.domain)) {
     throw badResponse(
@@ -102,8 +104,8 @@ export function checkAccessToken(
     );
   }
   const roles = grantedRoles(claims);
-  if (roles === undefined) {
-    throw badResponse(WHAT, 'access_token carries no scp or scope claim');
+  if (roles === undefined || roles.length === 0) {
+    throw badResponse(WHAT, 'access_token carries no roles (scp and scope are missing or empty)');
   }
   const requested = spec.roles;
   if (requested !== undefined) {
@@ -115,7 +117,7 @@ export function checkAccessToken(
       );
     }
   }
-  return { exp: claims.exp, roles };
+  return { exp: claims.exp as number, roles };
 }
 
 function grantedRoles(claims: JWTPayload): string[] | undefined {

@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 import { badResponse } from '../zts/client.js';
+import { checkValidity } from './issued.js';
 import { publicKeyDer } from './keys.js';
 
 export interface CheckedCert {
@@ -35,9 +36,7 @@ export function checkIssuedCert(
     throw badResponse(expected.what, 'the certificate does not carry the requested public key');
   }
   const notAfter = Date.parse(cert.validTo);
-  if (!(notAfter > now)) {
-    throw badResponse(expected.what, `the certificate expired at ${cert.validTo}`);
-  }
+  checkValidity(expected.what, 'the certificate', undefined, notAfter / 1000, now);
   return { pem: normalisePem(pem), notAfter, serial: cert.serialNumber };
 }
 

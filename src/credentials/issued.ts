@@ -3,6 +3,12 @@
 import { readFile, stat } from 'node:fs/promises';
 
 import type { FileToWrite } from '../output/atomic-write.js';
+import { badResponse } from '../zts/client.js';
+
+/** ZTS never grants more than 30 days (role_token_max_timeout, certsign_max_expiry_time). */
+const MAX_LIFETIME_S = 30 * 86_400;
+/** Clock skew tolerated between this host and ZTS when a credential says when it was issued. */
+const MAX_SKEW_S = 3600;
 
 export interface IssuedCredential {
   files: FileToWrite[];
@@ -14,6 +20,49 @@ export interface IssuedCredential {
   lifetimeMs: number;
   /** Safe, loggable facts (granted roles, serials); never the credential itself. */
   details: Record<string, unknown>;
+}
+
+/**
+ * Checks a credential's own issue and expiry times (epoch seconds): present, unexpired, not
+ * issued far in the future and not valid longer than ZTS ever grants. Beyond protecting the
+ * files, this keeps absurd values (past JavaScript's date range) out of the scheduler.
+ */
+export function checkValidity(
+  what: string,
+  name: string,
+  issuedAt: unknown,
+  expiresAt: unknown,
+  now: number,
+): void {
+  const nowS = now / 1000;
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+    throw badResponse(what, `${name} has no usable expiry time`);
+  }
+  if (expiresAt <= nowS) {
+    throw badResponse(what, `${name} expired at ${isoSeconds(expiresAt)}`);
+  }
+  if (expiresAt > nowS + MAX_LIFETIME_S + MAX_SKEW_S) {
+    throw badResponse(
+      what,
+      `${name} claims to be valid until ${isoSeconds(expiresAt)}, beyond ZTS's 30-day maximum`,
+    );
+  }
+  if (issuedAt !== undefined) {
+    if (typeof issuedAt !== 'number' || !Number.isFinite(issuedAt)) {
+      throw badResponse(what, `${name} has an unusable issue time`);
+    }
+    if (issuedAt > nowS + MAX_SKEW_S) {
+      throw badResponse(
+        what,
+        `${name} claims to be issued at ${isoSeconds(issuedAt)}, more than an hour from now`,
+      );
+    }
+  }
+}
+
+function isoSeconds(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
 }
 
 /** The granted lifetime: the shorter of what ZTS said (relative) and what the token says. */

@@ -4,7 +4,7 @@ import { parseRoleToken } from '../athenz/role-token.js';
 import type { RoleTokenSpec } from '../config/types.js';
 import { badResponse } from '../zts/client.js';
 import type { Credential, CredentialContext } from './credential.js';
-import { grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
+import { checkValidity, grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
 
 export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialContext): Credential {
   const what = `GET /domain/${spec.domain}/token`;
@@ -21,12 +21,10 @@ export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialCont
         },
         signal,
       );
-      const claims = checkRoleToken(spec, response.token, what);
+      const claims = checkRoleToken(spec, response.token, what, requestedAt);
       // The token's own e= and the answer's expiryTime should agree; trust the earlier one.
+      checkValidity(what, 'expiryTime', undefined, response.expiryTime, requestedAt);
       const expiresAt = Math.min(claims.expiresAt, response.expiryTime) * 1000;
-      if (expiresAt <= requestedAt) {
-        throw badResponse(what, `token expired at ${new Date(expiresAt).toISOString()}`);
-      }
       return {
         files: [output(spec, response.token)],
         expiresAt,
@@ -45,7 +43,7 @@ export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialCont
         return undefined;
       }
       try {
-        const claims = checkRoleToken(spec, token, what);
+        const claims = checkRoleToken(spec, token, what, Date.now());
         return await restoredCredential([output(spec, token)], claims.expiresAt * 1000, {
           roles: claims.roles,
         });
@@ -56,10 +54,20 @@ export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialCont
   };
 }
 
-function checkRoleToken(spec: RoleTokenSpec, token: string, what: string) {
-  const claims = parseRoleToken(token);
+/**
+ * ZTS's SignedToken grammar with a non-empty YBase64 signature at the end. `:` is allowed too:
+ * the `i=` field holds the client address, which may be IPv6.
+ */
+const SIGNED_TOKEN = /^[a-zA-Z0-9._%=;,:-]*;s=[a-zA-Z0-9._-]+$/;
+
+function checkRoleToken(spec: RoleTokenSpec, token: string, what: string, now: number) {
+  const claims = SIGNED_TOKEN.test(token) ? parseRoleToken(token) : undefined;
   if (claims === undefined) {
-    throw badResponse(what, 'token is not a Z1 role token');
+    throw badResponse(what, 'token is not a well-formed, signed Z1 role token');
+  }
+  checkValidity(what, 'token', claims.issuedAt, claims.expiresAt, now);
+  if (claims.roles.length === 0 || claims.roles.includes('')) {
+    throw badResponse(what, 'token carries no roles');
   }
   if (claims.domain !== spec.domain) {
     throw badResponse(what, `token is for domain ${claims.domain}, not ${spec.domain}`);

@@ -158,6 +158,16 @@ export class FileIdentity implements Identity {
     const dispatcher = createZtsDispatcher(identity, this.#connection);
     this.#current = { fingerprint: seen, identity, dispatcher };
     this.#rejected = undefined;
+    if (identity.notAfter.getTime() <= Date.now()) {
+      this.#logger.warn(
+        {
+          serial: identity.serial,
+          notAfter: identity.notAfter.toISOString(),
+          certFile: this.#paths.certFile,
+        },
+        'the identity certificate has expired; ZTS will refuse it until it is renewed',
+      );
+    }
     this.#logger.info(
       {
         principal: identity.principal,

@@ -5,7 +5,7 @@
 // synced so the rename survives a crash.
 
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink, chmod, chown } from 'node:fs/promises';
+import { chmod, chown, lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { WriteError } from '../errors.js';
@@ -19,8 +19,13 @@ export interface FileToWrite {
 
 export type WriteOutcome = 'written' | 'unchanged';
 
-/** Temp files are `.<target>.<12 hex>.tmp`: hidden from apps that list `*.accesstoken` etc. */
-export const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+/**
+ * Temp files are `.<target>.<12 hex>.athenz-agent.tmp`: hidden from apps that list
+ * `*.accesstoken` and the like, and specific enough that the start-up sweep never takes another
+ * program's temp file for one of ours.
+ */
+export const TEMP_SUFFIX = '.athenz-agent.tmp';
+export const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.athenz-agent\.tmp$/;
 
 /**
  * Writes `file` atomically. Unchanged content is not rewritten (no new inode, no mtime change,
@@ -37,7 +42,10 @@ export async function writeFileAtomic(file: FileToWrite): Promise<WriteOutcome> 
   }
 
   const directory = dirname(file.path);
-  const temp = join(directory, `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(
+    directory,
+    `.${basename(file.path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`,
+  );
   try {
     // 'wx' = O_CREAT|O_EXCL: never follows or reuses an existing path. 0600 until complete.
     const handle = await open(temp, 'wx', 0o600);
@@ -61,20 +69,20 @@ export async function writeFileAtomic(file: FileToWrite): Promise<WriteOutcome> 
   return 'written';
 }
 
+/**
+ * Whether the target already holds exactly this content. Anything else in its place (nothing, a
+ * directory, a FIFO that would block a read forever, a file we may not read) counts as "not
+ * the same": the rename then replaces it or fails with a clear error.
+ */
 async function sameContent(file: FileToWrite): Promise<boolean> {
   try {
-    const current = await readFile(file.path);
-    return current.equals(file.content);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    const info = await lstat(file.path);
+    if (!info.isFile() || info.size !== file.content.length) {
       return false;
     }
-    // A directory or an unreadable file where the credential should be: replace it by rename,
-    // which either works or fails with a clear error.
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR') {
-      return false;
-    }
-    throw error;
+    return (await readFile(file.path)).equals(file.content);
+  } catch {
+    return false;
   }
 }
 

@@ -5,7 +5,7 @@
 import type { RefreshPolicy } from '../config/types.js';
 import type { Credential } from '../credentials/credential.js';
 import type { IssuedCredential } from '../credentials/issued.js';
-import { AgentError, isRetryable } from '../errors.js';
+import { AgentError, WriteError, ZtsError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { FileToWrite, WriteOutcome } from '../output/atomic-write.js';
 import type { CredentialStatus } from '../state/credential-status.js';
@@ -32,6 +32,9 @@ export class Refresher {
   #kicked = false;
   /** Fetched but not yet written: a failed write is retried without asking ZTS again. */
   #pending: IssuedCredential | undefined;
+  /** The credential on disk, as last written or restored. */
+  #current: IssuedCredential | undefined;
+  #writing: Promise<void> = Promise.resolve();
   #dueAt = 0;
   #loop: Promise<void> | undefined;
   #warnedShortLifetime = false;
@@ -67,6 +70,7 @@ export class Refresher {
   async stop(): Promise<void> {
     this.#stop.abort();
     await this.#loop;
+    await this.#writing;
   }
 
   /** One attempt: fetch (unless a fetched credential still waits to be written), then write. */
@@ -81,13 +85,54 @@ export class Refresher {
   }
 
   async #fetchAndWrite(signal: AbortSignal): Promise<IssuedCredential> {
-    const { logger } = this.#deps;
     if (this.#pending !== undefined && this.#pending.expiresAt <= Date.now()) {
       this.#pending = undefined;
     }
     const issued = this.#pending ?? (await this.#deps.credential.fetch(signal));
+    this.#checkNotWorse(issued);
     this.#pending = issued;
 
+    try {
+      await this.#exclusive(() => this.#writeAll(issued));
+    } catch (error) {
+      // Only a failed write is worth retrying with the same credential; anything else
+      // (a bug, a bad value) must not pin this credential forever.
+      if (!(error instanceof WriteError)) {
+        this.#pending = undefined;
+      }
+      throw error;
+    }
+    this.#pending = undefined;
+    this.#current = issued;
+    return issued;
+  }
+
+  /**
+   * Writes the credential on disk again when one of its files went missing (deleted by hand),
+   * without asking ZTS: readiness calls this when it finds a file gone.
+   */
+  async repair(): Promise<void> {
+    const current = this.#current;
+    if (current === undefined || current.expiresAt <= Date.now()) {
+      return;
+    }
+    await this.#exclusive(async () => {
+      // A refresh may have replaced it meanwhile; never write an older credential back.
+      if (this.#current === current) {
+        await this.#writeAll(current);
+      }
+    });
+  }
+
+  /** Runs writes one at a time, so a repair and a refresh never write the same file at once. */
+  async #exclusive(work: () => Promise<void>): Promise<void> {
+    const run = this.#writing.then(work);
+    this.#writing = run.catch(() => undefined);
+    await run;
+  }
+
+  async #writeAll(issued: IssuedCredential): Promise<void> {
+    const { logger } = this.#deps;
     for (const file of issued.files) {
       const outcome = await this.#deps.write(file);
       const facts = {
@@ -102,8 +147,6 @@ export class Refresher {
         logger.debug(facts, 'credential unchanged; file left alone');
       }
     }
-    this.#pending = undefined;
-    return issued;
   }
 
   async #run(options: { restore?: boolean; rewrite?: boolean; fetchNow?: boolean }): Promise<void> {
@@ -142,6 +185,7 @@ export class Refresher {
     if (restored === undefined) {
       return;
     }
+    this.#current = restored;
     if (rewrite) {
       try {
         for (const file of restored.files) {
@@ -161,6 +205,25 @@ export class Refresher {
       },
       'credential on disk is still good; not fetching it now',
     );
+  }
+
+  /**
+   * A fetched credential that would expire before the refresh floor while the one on disk lives
+   * longer is not written: replacing a good credential with a dying one helps nobody.
+   */
+  #checkNotWorse(issued: IssuedCredential): void {
+    const current = this.#current;
+    if (
+      current !== undefined &&
+      current.expiresAt > issued.expiresAt &&
+      issued.expiresAt - Date.now() < this.#deps.policy.floorMs
+    ) {
+      throw new ZtsError(
+        'ZTS_BAD_RESPONSE',
+        `the new credential expires at ${new Date(issued.expiresAt).toISOString()}, sooner than the refresh floor and than the one on disk; keeping that one`,
+        { retryable: true },
+      );
+    }
   }
 
   #scheduleAfterSuccess(issued: IssuedCredential): void {

@@ -1,7 +1,7 @@
 // The set of credential statuses and the verdicts built from them: readiness (every credential
 // on disk and unexpired) and liveness (no attempt stuck far past any timeout).
 
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 
 import type { CredentialStatus } from './credential-status.js';
 
@@ -29,6 +29,12 @@ export class StatusBoard {
   readonly #statuses = new Map<string, CredentialStatus>();
   readonly #problems = new Map<string, string | (() => string | undefined)>();
   readonly #sections = new Map<string, () => unknown>();
+  #repair: ((id: string) => void) | undefined;
+
+  /** Called with a credential's id when readiness finds one of its files gone. */
+  onMissingFile(repair: (id: string) => void): void {
+    this.#repair = repair;
+  }
 
   add(status: CredentialStatus): void {
     this.#statuses.set(status.id, status);
@@ -65,7 +71,9 @@ export class StatusBoard {
 
   /** Readiness, checking that each credential's files are really on disk. */
   async readiness(now: number): Promise<ReadinessReport> {
-    const credentials = await Promise.all(this.all().map((status) => report(status, now)));
+    const credentials = await Promise.all(
+      this.all().map((status) => report(status, now, this.#repair)),
+    );
     const problems = [...this.#problems.values()].flatMap((entry) => {
       const message = typeof entry === 'function' ? entry() : entry;
       return message === undefined ? [] : [message];
@@ -85,12 +93,17 @@ export class StatusBoard {
   }
 }
 
-async function report(status: CredentialStatus, now: number): Promise<CredentialReport> {
+async function report(
+  status: CredentialStatus,
+  now: number,
+  repair: ((id: string) => void) | undefined,
+): Promise<CredentialReport> {
   let state = status.state(now);
   if (state === 'fresh' || state === 'failing') {
-    const present = await Promise.all(status.files.map((file) => exists(file)));
+    const present = await Promise.all(status.files.map((file) => isRegularFile(file)));
     if (!present.every(Boolean)) {
       state = 'missing';
+      repair?.(status.id);
     }
   }
   const iso = (ms: number | undefined): string | undefined =>
@@ -119,10 +132,9 @@ async function report(status: CredentialStatus, now: number): Promise<Credential
   };
 }
 
-async function exists(path: string): Promise<boolean> {
+async function isRegularFile(path: string): Promise<boolean> {
   try {
-    await access(path);
-    return true;
+    return (await stat(path)).isFile();
   } catch {
     return false;
   }

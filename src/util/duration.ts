@@ -10,22 +10,31 @@ const UNIT_MS: Record<string, number> = {
 
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
 
-/** Parses a duration into milliseconds; returns undefined when the text is not one. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '' || trimmed === '0') {
-    return trimmed === '0' ? 0 : undefined;
-  }
+const ORDER = ['d', 'h', 'm', 's', 'ms'];
 
+/**
+ * Parses a duration into milliseconds; undefined when the text is not one. Units go from the
+ * largest to the smallest, each at most once (`1h30m`, not `30m1h` or `1m1m`).
+ */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') {
+    return 0;
+  }
   let total = 0;
-  PART.lastIndex = 0;
   let consumed = 0;
-  for (let match = PART.exec(trimmed); match !== null; match = PART.exec(trimmed)) {
+  let lastUnit = -1;
+  PART.lastIndex = 0;
+  for (let match = PART.exec(text); match !== null; match = PART.exec(text)) {
     const [whole, amount, unit] = match as unknown as [string, string, string];
+    const position = ORDER.indexOf(unit);
+    if (position <= lastUnit) {
+      return undefined;
+    }
+    lastUnit = position;
     total += Number(amount) * (UNIT_MS[unit] ?? Number.NaN);
     consumed += whole.length;
   }
-  if (consumed !== trimmed.length || !Number.isFinite(total)) {
+  if (consumed === 0 || consumed !== text.length || !Number.isSafeInteger(Math.round(total))) {
     return undefined;
   }
   return Math.round(total);

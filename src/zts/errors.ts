@@ -43,12 +43,26 @@ function readServerMessage(bodyText: string): string | undefined {
   try {
     const parsed = errorBody.safeParse(JSON.parse(bodyText));
     const message = parsed.success ? parsed.data.message : undefined;
-    // Strip control characters so a hostile body cannot forge log lines.
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    return message?.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_MESSAGE);
+    return message === undefined ? undefined : sanitise(message);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * ZTS's message goes to logs and to the unauthenticated /readyz: strip control characters (no
+ * forged log lines) and anything shaped like a credential (a JWT, a signed token, a PEM block).
+ */
+export function sanitise(message: string): string {
+  return (
+    message
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(/-----BEGIN [^-]+-----[\s\S]*?(-----END [^-]+-----|$)/g, '[pem]')
+      .replace(/\beyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[jwt]')
+      .replace(/\bv=[A-Z]\d;[^\s]*/g, '[token]')
+      .slice(0, MAX_MESSAGE)
+  );
 }
 
 const TIMEOUT_CODES = new Set([

@@ -46,8 +46,15 @@ roleTokens:
     const result = await runCli(['once', '--config', file, '--timeout', '5s']);
     expect(result.code).toBe(1);
     expect(await readdir(outDir)).toEqual(['sports:role.reader.accesstoken']);
-    const failure = result.logs().find((line) => line.msg === 'credential could not be written');
-    expect(failure).toMatchObject({ credential: 'access token sports:role.admin' });
+    const failure = result
+      .logs()
+      .find((line) => String(line.msg).startsWith('credential could not be written'));
+    expect(failure).toMatchObject({
+      credential: 'access token sports:role.admin',
+      code: 'ZTS_FORBIDDEN',
+      status: 403,
+    });
+    expect(failure?.msg).toMatch(/^credential could not be written: ZTS answered 403/);
   });
 
   it('once: gives up on an unreachable ZTS within the timeout and exits 1', async () => {
@@ -61,6 +68,9 @@ accessTokens:
     expect(result.code).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.logs().filter((line) => line.code === 'ZTS_NETWORK').length).toBeGreaterThan(1);
+    // The reason given is the last real error, not the deadline.
+    const failure = result.logs().find((line) => line.level === 50);
+    expect(failure).toMatchObject({ code: 'ZTS_NETWORK', timedOut: true });
   });
 
   it('run: an invalid config exits 2 with a message naming the key', async () => {

@@ -86,7 +86,7 @@ roleTokens:
     [
       'a plain http ZTS URL',
       BASE.replace('https://', 'http://'),
-      /^zts\.url: "http:\/\/zts.*https URL/,
+      /^zts\.url: "http:\/\/zts.* is not a ZTS URL: https/,
     ],
     [
       'a path-traversal domain',
@@ -305,6 +305,70 @@ roleCerts:
   it.each(['config/example.yaml', 'config/demo.yaml'])('accepts the shipped %s', async (file) => {
     const config = await loadConfig(file);
     expect(config.credentials.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [
+      'a URL without /zts/v1',
+      `zts: {url: "https://zts.example.com:4443", caFile: ca.pem}\nidentity: {certFile: c, keyFile: k}\n`,
+      /^zts\.url: .* ending in \/zts\/v1/,
+    ],
+    [
+      'a URL with a password',
+      `zts: {url: "https://:secret@zts.example.com/zts/v1", caFile: ca.pem}\nidentity: {certFile: c, keyFile: k}\n`,
+      /^zts\.url: .* without query or credentials/,
+    ],
+    [
+      'a token written over the identity key',
+      `zts: {url: "https://z/zts/v1", caFile: ca.pem}\nidentity: {certFile: /run/a/svc.cert.pem, keyFile: /run/a/svc.key.pem}\noutput: {dir: /run/a}\naccessTokens:\n  - {domain: s, roles: [r], file: svc.key.pem}\n`,
+      /^accessTokens\[0\]: would write "\/run\/a\/svc\.key\.pem", which is identity\.keyFile/,
+    ],
+    [
+      'a token written over the config file',
+      `zts: {url: "https://z/zts/v1", caFile: ca.pem}\nidentity: {certFile: c, keyFile: k}\noutput: {dir: /etc/agent}\nroleTokens:\n  - {domain: s, file: config.yaml}\n`,
+      /^roleTokens\[0\]: would write "\/etc\/agent\/config\.yaml", which is the config file/,
+    ],
+    [
+      'a liveness limit shorter than a ZTS attempt',
+      `${BASE}health: {stuckAfter: 10s}\n`,
+      /^health\.stuckAfter: "10s" is shorter than 4 × zts\.requestTimeout \("1m"\)/,
+    ],
+    [
+      'a default file name too long for the filesystem',
+      `${BASE}accessTokens:\n  - {domain: sports, roles: [${'r'.repeat(230)}]}\n`,
+      /^accessTokens\[0\]: the file name ".*" is longer than 200 characters/,
+    ],
+    [
+      'a request timeout past the timer range',
+      `zts: {url: "https://z/zts/v1", caFile: c, requestTimeout: 25d}\nidentity: {certFile: c, keyFile: k}\n`,
+      /^zts\.requestTimeout: "25d" is longer than the maximum of 10m/,
+    ],
+    [
+      'an expiry beyond 30 days',
+      `${BASE}accessTokens:\n  - {domain: a, roles: [b], expiry: 99999999999999999999d}\n`,
+      /^accessTokens\[0\]\.expiry: "99999999999999999999d" is not a duration/,
+    ],
+    [
+      'a number too large to be one',
+      `zts: {url: "https://z/zts/v1", caFile: c, maxConnections: 1e400}\nidentity: {certFile: c, keyFile: k}\n`,
+      /^zts\.maxConnections: Infinity /,
+    ],
+    [
+      'two files differing only in case',
+      `${BASE}accessTokens:\n  - {domain: a, roles: [b], file: A.token}\n  - {domain: a, roles: [c], file: a.token}\n`,
+      /^accessTokens\[1\]: writes ".*a\.token", which accessTokens\[0\] already writes/,
+    ],
+    [
+      'an alias bomb',
+      `${BASE}a: &a [x]\nb: [${Array.from({ length: 120 }, () => '*a').join(', ')}]\n`,
+      /YAML cannot be read: .*alias/i,
+    ],
+  ])('rejects %s', (_kind, text, expected) => {
+    const issues = issuesOf(text);
+    expect(
+      issues.some((issue) => expected.test(issue)),
+      issues.join('\n'),
+    ).toBe(true);
   });
 
   it('reports every problem at once, not only the first', () => {

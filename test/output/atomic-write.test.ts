@@ -127,10 +127,15 @@ describe('atomic writes', () => {
   });
 
   it('sweeps temp files a killed agent left, and nothing else', async () => {
-    await writeFile(join(dir, '.token.0123456789ab.tmp'), 'partial');
+    await writeFile(join(dir, '.token.0123456789ab.athenz-agent.tmp'), 'partial');
     await writeFile(join(dir, '.hidden-but-not-ours'), 'x');
+    await writeFile(join(dir, '.otherapp.cache.aaaaaaaaaaaa.tmp'), 'x');
     await writeFile(join(dir, 'token'), 'x');
     expect(await sweepTempFiles(dir)).toBe(1);
-    expect((await readdir(dir)).sort()).toEqual(['.hidden-but-not-ours', 'token']);
+    expect((await readdir(dir)).sort()).toEqual([
+      '.hidden-but-not-ours',
+      '.otherapp.cache.aaaaaaaaaaaa.tmp',
+      'token',
+    ]);
   });
 });

@@ -15,7 +15,20 @@ describe('durations', () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(['', '5', '5 minutes', 'm5', '1h 30m', '-1s', '1w', '1h30'])('refuses %j', (text) => {
+  it.each([
+    '',
+    '5',
+    '5 minutes',
+    'm5',
+    '1h 30m',
+    '-1s',
+    '1w',
+    '1h30',
+    ' 30s ',
+    '1m1m',
+    '30m1h',
+    '9999999999999999999d',
+  ])('refuses %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
   });
 
