@@ -9,6 +9,7 @@ import { createCredential } from '../credentials/create.js';
 import type { IdentityChange } from '../identity/identity.js';
 import type { Logger } from '../logger.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
+import type { FileToWrite, WriteOutcome } from '../output/atomic-write.js';
 import { sweepTempFiles } from '../output/sweep.js';
 import { Refresher } from '../refresh/refresher.js';
 import type { Random } from '../refresh/timing.js';
@@ -23,6 +24,8 @@ export interface AgentOptions {
   logger: Logger;
   /** Random source for jitter; tests pin it. */
   random?: Random;
+  /** The file writer; tests wrap the real one to watch writes. */
+  write?: (file: FileToWrite) => Promise<WriteOutcome>;
 }
 
 interface Entry {
@@ -37,6 +40,7 @@ export class Agent {
   readonly board = new StatusBoard();
   readonly #logger: Logger;
   readonly #random: Random | undefined;
+  readonly #write: (file: FileToWrite) => Promise<WriteOutcome>;
   readonly #entries = new Map<string, Entry>();
   #config: ResolvedConfig;
   #runtime: Runtime;
@@ -48,6 +52,7 @@ export class Agent {
     this.#config = config;
     this.#logger = options.logger;
     this.#random = options.random;
+    this.#write = options.write ?? writeFileAtomic;
     this.#runtime = this.#buildRuntime(config);
     this.board.onMissingFile((id) => {
       this.#entries
@@ -203,7 +208,7 @@ export class Agent {
     this.board.add(status);
     const refresher = new Refresher({
       credential: createCredential(spec, this.#runtime.context),
-      write: writeFileAtomic,
+      write: this.#write,
       status,
       policy: this.#config.refresh,
       logger: this.#logger.child({ module: 'refresh' }),

@@ -108,6 +108,9 @@ async function signAccessToken(
             : { 'proxy-principals#spiffe': form.proxyPrincipalSpiffeUris }),
         };
 
+  const jti = randomUUID();
+  // Tests match tokens on disk to the request that issued them by this id.
+  ctx.note.tokenId = jti;
   return new SignJWT({
     ver: 1,
     auth_time: iat,
@@ -121,7 +124,7 @@ async function signAccessToken(
     .setIssuer(form.openIdIssuer ? ctx.runtime.openIdIssuer : ctx.runtime.issuer)
     .setAudience(audience)
     .setSubject(principal)
-    .setJti(randomUUID())
+    .setJti(jti)
     .setIssuedAt(iat)
     .setExpirationTime(iat + timeout)
     .sign(signer.privateKey);

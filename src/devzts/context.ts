@@ -32,6 +32,8 @@ export interface RequestNote {
   roles?: string[];
   requestedExpiryMins?: number;
   instanceId?: string;
+  /** `jti` of an issued access token. */
+  tokenId?: string;
   /** Why a request was refused, when the ZTS message is deliberately vague; debug log only. */
   detail?: string;
 }

@@ -88,6 +88,7 @@ export async function dispatch(
       ? {}
       : { requestedExpiryMins: note.requestedExpiryMins }),
     ...(note.instanceId === undefined ? {} : { instanceId: note.instanceId }),
+    ...(note.tokenId === undefined || reply.status !== 200 ? {} : { tokenId: note.tokenId }),
   };
   hooks.record(entry);
   hooks.logger?.debug(

@@ -68,6 +68,8 @@ export interface DevZtsRequest {
   requestedExpiryMins?: number;
   /** The instance id of an instance register/refresh/delete request. */
   instanceId?: string;
+  /** `jti` of the access token issued, so tests can tell which request a token came from. */
+  tokenId?: string;
 }
 
 export interface DevZts {

@@ -7,6 +7,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 
 import { Agent } from '../../src/agent/agent.js';
+import type { AgentOptions } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import type { DevZtsPolicy } from '../../src/devzts/index.js';
@@ -56,6 +57,7 @@ export async function startAgent(options: {
   policy?: DevZtsPolicy;
   random?: Random;
   start?: boolean;
+  write?: AgentOptions['write'];
 }): Promise<AgentFixture> {
   const fx = await withDevZts(options.policy);
   try {
@@ -83,6 +85,7 @@ async function startAgentOn(
   const agent = new Agent(config, {
     logger: logs.logger,
     ...(options.random === undefined ? {} : { random: options.random }),
+    ...(options.write === undefined ? {} : { write: options.write }),
   });
   await agent.prepare();
   const health = await startHealthServer({
