@@ -192,6 +192,16 @@ export const rawConfigSchema = z.strictObject({
       refusedBackoff: backoff('30s', '10m'),
     })
     .prefault({})
+    .refine(
+      (value) =>
+        value.refusedBackoff.initial >= value.backoff.initial &&
+        value.refusedBackoff.max >= value.backoff.max,
+      {
+        error:
+          'refusedBackoff must not be shorter than backoff: refused requests (4xx) are retried no faster than failed ones (5xx)',
+        path: ['refusedBackoff'],
+      },
+    )
     .refine((value) => value.fraction + value.jitter < 1, {
       error: (issue) => {
         const value = issue.input as { fraction: number; jitter: number };

@@ -9,7 +9,7 @@ import { accessTokenResponse } from '../zts/wire.js';
 import type { AccessTokenResponse } from '../zts/wire.js';
 import type { Credential, CredentialContext } from './credential.js';
 import { checkValidity, grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
-import type { IssuedCredential } from './issued.js';
+import type { IssuedCredential, Validity } from './issued.js';
 
 const WHAT = 'POST /oauth2/token';
 
@@ -25,22 +25,23 @@ export function accessTokenCredential(
         { domain: spec.domain, roles: spec.roles, expiresInSec: spec.expiresInSec },
         signal,
       );
+      const window = { requestedAt, receivedAt: Date.now() };
       if (response.expires_in !== undefined && response.expires_in <= 0) {
         throw badResponse(WHAT, `expires_in is ${response.expires_in}, not a lifetime`);
       }
-      const claims = checkAccessToken(spec, response, requestedAt);
-      const expiresAt = claims.exp * 1000;
+      const checked = checkAccessToken(spec, response, window, true);
       const content = spec.format === 'jwt' ? response.access_token : JSON.stringify(response);
       return {
         files: [output(spec, content)],
-        expiresAt,
+        expiresAt: checked.expiresAt,
         issuedAt: requestedAt,
         lifetimeMs: grantedLifetime(
           requestedAt,
-          expiresAt,
+          checked.expiresAt,
           response.expires_in === undefined ? undefined : response.expires_in * 1000,
         ),
-        details: { roles: claims.roles },
+        details: { roles: checked.roles },
+        skewMs: checked.skewMs,
       };
     },
     async restore(): Promise<IssuedCredential | undefined> {
@@ -53,9 +54,15 @@ export function accessTokenCredential(
           spec.format === 'jwt'
             ? { access_token: text, token_type: 'Bearer' }
             : accessTokenResponse.parse(JSON.parse(text));
-        const claims = checkAccessToken(spec, response, Date.now());
-        return await restoredCredential([output(spec, text)], claims.exp * 1000, {
-          roles: claims.roles,
+        const now = Date.now();
+        const checked = checkAccessToken(
+          spec,
+          response,
+          { requestedAt: now, receivedAt: now },
+          false,
+        );
+        return await restoredCredential([output(spec, text)], checked.expiresAt, {
+          roles: checked.roles,
         });
       } catch {
         return undefined;
@@ -80,8 +87,10 @@ function output(spec: AccessTokenSpec, content: string) {
 export function checkAccessToken(
   spec: AccessTokenSpec,
   response: Pick<AccessTokenResponse, 'access_token' | 'token_type'>,
-  now: number,
-): { exp: number; roles: string[] } {
+  window: { requestedAt: number; receivedAt: number },
+  /** Whether `iat` can be compared with the request time (not for a token read from disk). */
+  fresh: boolean,
+): Validity & { roles: string[] } {
   if (response.token_type.toLowerCase() !== 'bearer') {
     throw badResponse(WHAT, `token_type is ${JSON.stringify(response.token_type)}, not Bearer`);
   }
@@ -95,7 +104,12 @@ export function checkAccessToken(
   } catch (error) {
     throw badResponse(WHAT, 'access_token is not a JWT', undefined, error);
   }
-  checkValidity(WHAT, 'access_token', claims.iat, claims.exp, now);
+  const validity = checkValidity(
+    WHAT,
+    'access_token',
+    { expiresAtS: claims.exp, ...(fresh ? { issuedAtS: claims.iat } : {}) },
+    window,
+  );
   const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
   if (!audiences.includes(spec.domain)) {
     throw badResponse(
@@ -117,7 +131,7 @@ export function checkAccessToken(
       );
     }
   }
-  return { exp: claims.exp as number, roles };
+  return { ...validity, roles };
 }
 
 function grantedRoles(claims: JWTPayload): string[] | undefined {

@@ -20,44 +20,64 @@ export interface IssuedCredential {
   lifetimeMs: number;
   /** Safe, loggable facts (granted roles, serials); never the credential itself. */
   details: Record<string, unknown>;
+  /** How far ZTS's clock was off when this was issued, when measurable (ms). */
+  skewMs?: number;
+}
+
+export interface Validity {
+  /** Expiry on the local clock, in ms. */
+  expiresAt: number;
+  /** How far ZTS's clock is ahead of ours (negative: behind), in ms; 0 when not measurable. */
+  skewMs: number;
 }
 
 /**
- * Checks a credential's own issue and expiry times (epoch seconds): present, unexpired, not
- * issued far in the future and not valid longer than ZTS ever grants. Beyond protecting the
- * files, this keeps absurd values (past JavaScript's date range) out of the scheduler.
+ * Checks a credential's own issue and expiry times (epoch seconds) and translates the expiry to
+ * the local clock. When the credential says when it was issued and that differs from when we
+ * asked, ZTS's clock is off: the expiry is shifted by the same amount, so a skewed ZTS neither
+ * makes a good token look expired (a refresh loop) nor lets an expired one look good.
+ * Refused: no usable expiry, already expired, issued more than an hour off our clock, valid
+ * longer than ZTS ever grants (this also keeps values past JavaScript's date range out).
  */
 export function checkValidity(
   what: string,
   name: string,
-  issuedAt: unknown,
-  expiresAt: unknown,
-  now: number,
-): void {
-  const nowS = now / 1000;
-  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+  times: { issuedAtS?: unknown; expiresAtS: unknown },
+  window: { requestedAt: number; receivedAt: number },
+): Validity {
+  const { issuedAtS, expiresAtS } = times;
+  if (typeof expiresAtS !== 'number' || !Number.isFinite(expiresAtS)) {
     throw badResponse(what, `${name} has no usable expiry time`);
   }
-  if (expiresAt <= nowS) {
-    throw badResponse(what, `${name} expired at ${isoSeconds(expiresAt)}`);
-  }
-  if (expiresAt > nowS + MAX_LIFETIME_S + MAX_SKEW_S) {
-    throw badResponse(
-      what,
-      `${name} claims to be valid until ${isoSeconds(expiresAt)}, beyond ZTS's 30-day maximum`,
-    );
-  }
-  if (issuedAt !== undefined) {
-    if (typeof issuedAt !== 'number' || !Number.isFinite(issuedAt)) {
+  let skewMs = 0;
+  if (issuedAtS !== undefined) {
+    if (typeof issuedAtS !== 'number' || !Number.isFinite(issuedAtS)) {
       throw badResponse(what, `${name} has an unusable issue time`);
     }
-    if (issuedAt > nowS + MAX_SKEW_S) {
+    // Issue times have whole seconds, so a token issued while we waited may show up to a second
+    // before the request; anything further out is a clock difference.
+    const issuedMs = issuedAtS * 1000;
+    if (issuedMs < window.requestedAt - 2000 || issuedMs > window.receivedAt + 1000) {
+      skewMs = issuedMs - window.requestedAt;
+    }
+    if (Math.abs(skewMs) > MAX_SKEW_S * 1000) {
       throw badResponse(
         what,
-        `${name} claims to be issued at ${isoSeconds(issuedAt)}, more than an hour from now`,
+        `${name} claims to be issued at ${isoSeconds(issuedAtS)}, more than an hour off our clock`,
       );
     }
   }
+  const expiresAt = expiresAtS * 1000 - skewMs;
+  if (expiresAt <= window.receivedAt) {
+    throw badResponse(what, `${name} expired at ${isoSeconds(expiresAtS)}`);
+  }
+  if (expiresAt > window.receivedAt + (MAX_LIFETIME_S + MAX_SKEW_S) * 1000) {
+    throw badResponse(
+      what,
+      `${name} claims to be valid until ${isoSeconds(expiresAtS)}, beyond ZTS's 30-day maximum`,
+    );
+  }
+  return { expiresAt, skewMs };
 }
 
 function isoSeconds(seconds: number): string {

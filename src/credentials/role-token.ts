@@ -21,10 +21,16 @@ export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialCont
         },
         signal,
       );
-      const claims = checkRoleToken(spec, response.token, what, requestedAt);
+      const window = { requestedAt, receivedAt: Date.now() };
+      const { claims, validity } = checkRoleToken(spec, response.token, what, window, true);
       // The token's own e= and the answer's expiryTime should agree; trust the earlier one.
-      checkValidity(what, 'expiryTime', undefined, response.expiryTime, requestedAt);
-      const expiresAt = Math.min(claims.expiresAt, response.expiryTime) * 1000;
+      const stated = checkValidity(
+        what,
+        'expiryTime',
+        { expiresAtS: response.expiryTime - validity.skewMs / 1000 },
+        window,
+      );
+      const expiresAt = Math.min(validity.expiresAt, stated.expiresAt);
       return {
         files: [output(spec, response.token)],
         expiresAt,
@@ -35,6 +41,7 @@ export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialCont
           (claims.expiresAt - claims.issuedAt) * 1000,
         ),
         details: { roles: claims.roles },
+        skewMs: validity.skewMs,
       };
     },
     async restore() {
@@ -43,8 +50,15 @@ export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialCont
         return undefined;
       }
       try {
-        const claims = checkRoleToken(spec, token, what, Date.now());
-        return await restoredCredential([output(spec, token)], claims.expiresAt * 1000, {
+        const now = Date.now();
+        const { claims, validity } = checkRoleToken(
+          spec,
+          token,
+          what,
+          { requestedAt: now, receivedAt: now },
+          false,
+        );
+        return await restoredCredential([output(spec, token)], validity.expiresAt, {
           roles: claims.roles,
         });
       } catch {
@@ -60,12 +74,23 @@ export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialCont
  */
 const SIGNED_TOKEN = /^[a-zA-Z0-9._%=;,:-]*;s=[a-zA-Z0-9._-]+$/;
 
-function checkRoleToken(spec: RoleTokenSpec, token: string, what: string, now: number) {
+function checkRoleToken(
+  spec: RoleTokenSpec,
+  token: string,
+  what: string,
+  window: { requestedAt: number; receivedAt: number },
+  fresh: boolean,
+) {
   const claims = SIGNED_TOKEN.test(token) ? parseRoleToken(token) : undefined;
   if (claims === undefined) {
     throw badResponse(what, 'token is not a well-formed, signed Z1 role token');
   }
-  checkValidity(what, 'token', claims.issuedAt, claims.expiresAt, now);
+  const validity = checkValidity(
+    what,
+    'token',
+    { expiresAtS: claims.expiresAt, ...(fresh ? { issuedAtS: claims.issuedAt } : {}) },
+    window,
+  );
   if (claims.roles.length === 0 || claims.roles.includes('')) {
     throw badResponse(what, 'token carries no roles');
   }
@@ -79,7 +104,7 @@ function checkRoleToken(spec: RoleTokenSpec, token: string, what: string, now: n
       throw badResponse(what, `token carries roles that were not requested: ${extra.join(', ')}`);
     }
   }
-  return claims;
+  return { claims, validity };
 }
 
 function output(spec: RoleTokenSpec, token: string) {

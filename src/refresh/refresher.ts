@@ -13,6 +13,12 @@ import { sleepUntil } from './sleep.js';
 import { refreshDelay, retryDelay } from './timing.js';
 import type { Random } from './timing.js';
 
+/** A clock difference with ZTS worth telling the operator about. */
+const SKEW_WARNING_MS = 60_000;
+/** Before the first success, retries of transient faults stay this short for this long. */
+const STARTUP_MAX_DELAY_MS = 2000;
+const STARTUP_WINDOW_MS = 60_000;
+
 export interface RefresherDeps {
   credential: Credential;
   write(file: FileToWrite): Promise<WriteOutcome>;
@@ -38,6 +44,9 @@ export class Refresher {
   #dueAt = 0;
   #loop: Promise<void> | undefined;
   #warnedShortLifetime = false;
+  #warnedSkew = false;
+  #warnedExpiring = false;
+  readonly #startedAt = Date.now();
 
   constructor(deps: RefresherDeps) {
     this.#deps = deps;
@@ -236,6 +245,15 @@ export class Refresher {
     if (this.#kicked) {
       this.#dueAt = now;
     }
+    this.#warnedExpiring = false;
+    if (Math.abs(issued.skewMs ?? 0) >= SKEW_WARNING_MS && !this.#warnedSkew) {
+      // Once: the expiry was already translated to our clock, so this is for the operator.
+      this.#warnedSkew = true;
+      logger.warn(
+        { credential: this.spec.name, skewMs: issued.skewMs },
+        "ZTS's clock differs from this host's; expiry times are adjusted, but check NTP",
+      );
+    }
     if (issued.lifetimeMs <= policy.floorMs && !this.#warnedShortLifetime) {
       // Once per credential: ZTS (or a skewed clock) grants less than the floor. Refreshing
       // faster would only load ZTS; the floor holds and the credential may lapse briefly.
@@ -248,18 +266,47 @@ export class Refresher {
     status.succeeded(now, issued.expiresAt, this.#dueAt);
   }
 
+  /**
+   * Once per expiry: the credential on disk enters its last tenth (or last minute) while
+   * refreshes keep failing. Readiness turns only when it actually expires.
+   */
+  #warnIfExpiring(now: number): void {
+    const current = this.#current;
+    if (current === undefined || this.#warnedExpiring) {
+      return;
+    }
+    const remaining = current.expiresAt - now;
+    if (remaining > 0 && remaining < Math.max(current.lifetimeMs / 10, 60_000)) {
+      this.#warnedExpiring = true;
+      this.#deps.logger.warn(
+        {
+          credential: this.spec.name,
+          expiresAt: new Date(current.expiresAt).toISOString(),
+          remainingMs: remaining,
+        },
+        'credential on disk expires soon and refreshing it keeps failing',
+      );
+    }
+  }
+
   #scheduleAfterFailure(error: unknown): void {
     const { policy, status, logger } = this.#deps;
     const now = Date.now();
     const failures = status.consecutiveFailures + 1;
     const retryable = isRetryable(error);
-    const delay = retryDelay(
-      failures,
-      retryable ? policy.backoff : policy.refusedBackoff,
-      this.#random,
-    );
+    let backoff = retryable ? policy.backoff : policy.refusedBackoff;
+    if (retryable && this.#current === undefined && now - this.#startedAt < STARTUP_WINDOW_MS) {
+      // Starting up with nothing on disk (the network or a mesh proxy may not be ready yet):
+      // keep retries short for a while, so the first files land soon after ZTS answers.
+      backoff = {
+        initialMs: backoff.initialMs,
+        maxMs: Math.min(backoff.maxMs, STARTUP_MAX_DELAY_MS),
+      };
+    }
+    const delay = retryDelay(failures, backoff, this.#random);
     this.#dueAt = now + delay;
     status.failed(now, error, this.#dueAt);
+    this.#warnIfExpiring(now);
     logger.warn(
       {
         credential: this.spec.name,

@@ -36,12 +36,17 @@ export interface AgentFixture {
 }
 
 /** The config lines every fixture shares: the dev ZTS, its identity and a private output dir. */
-export function baseConfig(fx: DevZtsFixture, outDir: string, identityYaml?: string): string {
+export function baseConfig(
+  fx: DevZtsFixture,
+  outDir: string,
+  identityYaml?: string,
+  outputExtra = '',
+): string {
   const identity = fx.zts.clientIdentity(TEST_PRINCIPAL);
   return [
     `zts: {url: "${fx.zts.url}", caFile: "${fx.zts.caFile}", requestTimeout: 5s}`,
     identityYaml ?? `identity: {certFile: "${identity.certFile}", keyFile: "${identity.keyFile}"}`,
-    `output: {dir: "${outDir}"}`,
+    `output: {dir: "${outDir}"${outputExtra === '' ? '' : `, ${outputExtra}`}}`,
     `health: {listen: "127.0.0.1:0"}`,
     '',
   ].join('\n');
@@ -52,6 +57,8 @@ export async function startAgent(options: {
   yaml: string;
   /** Replaces the default identity line (demo.agent's cert files); may use `{dir}`. */
   identity?: string;
+  /** Extra keys of the `output` section, e.g. `mode: "0640", groupId: 4242`. */
+  output?: string;
   /** Runs after the dev ZTS started and before the agent is built (e.g. to place files). */
   before?: (fx: DevZtsFixture) => Promise<void>;
   policy?: DevZtsPolicy;
@@ -77,7 +84,7 @@ async function startAgentOn(
   await options.before?.(fx);
   await writeFile(
     configFile,
-    baseConfig(fx, outDir, options.identity?.replaceAll('{dir}', fx.dir)) +
+    baseConfig(fx, outDir, options.identity?.replaceAll('{dir}', fx.dir), options.output) +
       options.yaml.replaceAll('{dir}', fx.dir),
   );
   const config = await loadConfig(configFile);
