@@ -9,6 +9,8 @@ import { requireCaller } from './context.js';
 import type { RequestContext } from './context.js';
 import { ZtsHttpError, badRequest, jsonReply } from './http.js';
 import type { Reply } from './http.js';
+import { tokenTimes } from './issuance.js';
+import type { TokenTimes } from './issuance.js';
 import { determineTokenTimeout } from './lifetime.js';
 import { roleCertCovers, tokenErrorMessage } from './role-token.js';
 import { parseAccessTokenScope } from './scope.js';
@@ -64,7 +66,8 @@ export async function postAccessToken(ctx: RequestContext): Promise<Reply> {
     { maxExpiryTime: form.expiresIn },
     domains.expiryCapSeconds(domain, roles),
   );
-  const accessToken = await signAccessToken(ctx, principal, domain, roles, timeout, form);
+  const times = tokenTimes(ctx.issuance, timeout);
+  const accessToken = await signAccessToken(ctx, principal, domain, roles, times, form);
 
   // The granted scope is echoed only for `:domain` requests or when fewer roles were granted
   // than asked; clients must then read it (or `scp`) instead of assuming their request.
@@ -72,7 +75,7 @@ export async function postAccessToken(ctx: RequestContext): Promise<Reply> {
   return jsonReply({
     access_token: accessToken,
     token_type: 'Bearer',
-    expires_in: timeout,
+    expires_in: times.lifetime,
     ...(scope.sendScopeResponse || partial
       ? { scope: roles.map((role) => `${domain}:role.${role}`).join(' ') }
       : {}),
@@ -84,11 +87,11 @@ async function signAccessToken(
   principal: string,
   domain: string,
   roles: string[],
-  timeout: number,
+  times: TokenTimes,
   form: AccessTokenForm,
 ): Promise<string> {
   const { signer } = ctx.runtime.state;
-  const iat = Math.floor(Date.now() / 1000);
+  const iat = times.issuedAt;
   const [onlyRole] = roles;
   const audience =
     form.roleInAudClaim && roles.length === 1 && onlyRole !== undefined
@@ -126,7 +129,7 @@ async function signAccessToken(
     .setSubject(principal)
     .setJti(jti)
     .setIssuedAt(iat)
-    .setExpirationTime(iat + timeout)
+    .setExpirationTime(times.tokenExpiry)
     .sign(signer.privateKey);
 }
 

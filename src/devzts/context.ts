@@ -8,6 +8,7 @@ import type { Caller } from './authenticate.js';
 import { ZtsHttpError } from './http.js';
 import type { Reply } from './http.js';
 import type { InstanceStore } from './instance-store.js';
+import type { Issuance } from './issuance.js';
 import type { PolicyView } from './policy-view.js';
 import type { DevZtsState } from './state.js';
 
@@ -55,6 +56,8 @@ export interface RequestContext {
   /** The request body, size-limited; read at most once. */
   body(): Promise<Buffer>;
   readonly note: RequestNote;
+  /** How an injected fault bends the times of what this request issues (see issuance.ts). */
+  readonly issuance: Issuance;
 }
 
 export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;

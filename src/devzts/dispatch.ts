@@ -1,31 +1,63 @@
 // One request end to end, in the order a JAX-RS server applies its checks: route (404), method
 // (405), media type (415), typed query parameters (404), then the resource's own authentication
-// (401; N-token first, then client cert, see authenticate.ts) and logic. Every outcome is
-// recorded, logged and written in one place.
+// (401; N-token first, then client cert, see authenticate.ts) and logic. An injected fault is
+// picked right after routing, before any of those checks, as an outage hits every request alike.
+// Every outcome is recorded, logged and written in one place.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 
 import type { Logger } from '../logger.js';
 import { peerIdentity } from './auth.js';
+import type { PeerIdentity } from './auth.js';
 import { authenticate } from './authenticate.js';
-import type { DevZtsRuntime, RequestContext, RequestNote } from './context.js';
-import { ZtsHttpError, errorReply, readBody } from './http.js';
+import type { Authentication } from './authenticate.js';
+import type { DevZtsRuntime, RequestNote } from './context.js';
+import { outcomeOf, wireStatus } from './fault-outcome.js';
+import type { Outcome } from './fault-outcome.js';
+import type { FaultTable } from './faults.js';
+import { AUTH_CHALLENGE, ZtsHttpError, errorReply, readBody } from './http.js';
 import type { Reply } from './http.js';
+import type { Issuance } from './issuance.js';
 import { parseJavaInt } from './params.js';
+import { ROLE_ENDPOINTS, requestTarget } from './request-target.js';
+import type { RequestTarget } from './request-target.js';
+import { send } from './respond.js';
 import { matchPath } from './routes.js';
 import type { RouteMatch } from './routes.js';
-import type { DevZtsEndpoint, DevZtsRequest } from './types.js';
+import type { DevZtsEndpoint, DevZtsFault, DevZtsRequest } from './types.js';
 
 export interface DispatchHooks {
   record(entry: DevZtsRequest): void;
   logger?: Logger | undefined;
+  /** Injected faults; none when absent. */
+  faults?: FaultTable | undefined;
+  /** Aborted when the server closes, so a delayed request does not outlive it. */
+  closed?: AbortSignal | undefined;
 }
 
 const UNPARSABLE = 'https://dev-zts.invalid/unparsable-request-target';
 
-/** The challenge of the default PrincipalAuthority, which ZTS adds to every 401. */
-const AUTH_CHALLENGE = { 'WWW-Authenticate': 'AthenzPrincipalToken realm="athenz"' };
+const NEVER_CLOSED = new AbortController().signal;
+
+/** Where a request was routed: its endpoint, and its route or the 404/405 it gets instead. */
+type Routed =
+  | { endpoint: DevZtsEndpoint; match: RouteMatch; error?: undefined }
+  | { endpoint: DevZtsEndpoint; match?: undefined; error: ZtsHttpError };
+
+/** A parsed request on its way through dispatch. */
+interface Incoming {
+  req: IncomingMessage;
+  url: URL;
+  method: string;
+  routed: Routed;
+  peer: PeerIdentity;
+  auth: Authentication;
+  /** Filled in by the handler for the log. */
+  note: RequestNote;
+  /** The body, size-limited and read at most once: the fault matcher may read it first. */
+  body: () => Promise<Buffer>;
+}
 
 export async function dispatch(
   req: IncomingMessage,
@@ -38,58 +70,35 @@ export async function dispatch(
   const method = req.method ?? 'GET';
   const peer = req.socket instanceof TLSSocket ? peerIdentity(req.socket) : { rejected: false };
   const auth = authenticate(req.headers, peer, runtime.publicKeys);
-  const { caller } = auth;
-  const note: RequestNote = {};
-  let endpoint: DevZtsEndpoint = 'unknown';
-
-  let reply: Reply;
-  try {
-    const matches = matchPath(url.pathname);
-    // A 405 is logged under the path's first API; otherwise the method picks the API.
-    endpoint = matches[0]?.route.endpoint ?? 'unknown';
-    const match = selectRoute(method, matches);
-    endpoint = match.route.endpoint;
-    checkRequestShape(match, req, url.searchParams);
-    const { auth: mode } = match.route;
-    if (caller === undefined && (mode === 'required' || (mode === 'optional' && auth.rejected))) {
-      throw new ZtsHttpError(401, 'Invalid credentials', AUTH_CHALLENGE);
-    }
-
-    let body: Promise<Buffer> | undefined;
-    const ctx: RequestContext = {
-      method,
-      path: url.pathname,
-      params: match.params,
-      query: url.searchParams,
-      headers: req.headers,
-      peer,
-      caller,
-      clientIp: clientIp(req),
-      runtime,
-      body: () => (body ??= readBody(req, req.headers['content-length'])),
-      note,
-    };
-    reply = await match.route.handler(ctx);
-  } catch (error) {
-    reply = toReply(error, hooks.logger);
-  }
-
-  const entry: DevZtsRequest = {
-    at: Date.now(),
+  let body: Promise<Buffer> | undefined;
+  const incoming: Incoming = {
+    req,
+    url,
     method,
-    path: url.pathname,
-    endpoint,
-    status: reply.status,
-    ...(caller === undefined ? {} : { principal: caller.principal, authority: caller.authority }),
-    ...(peer.serial === undefined ? {} : { clientCertSerial: peer.serial }),
-    ...(note.domain === undefined ? {} : { domain: note.domain }),
-    ...(note.roles === undefined || reply.status !== 200 ? {} : { roles: note.roles }),
-    ...(note.requestedExpiryMins === undefined
-      ? {}
-      : { requestedExpiryMins: note.requestedExpiryMins }),
-    ...(note.instanceId === undefined ? {} : { instanceId: note.instanceId }),
-    ...(note.tokenId === undefined || reply.status !== 200 ? {} : { tokenId: note.tokenId }),
+    routed: route(method, url.pathname),
+    peer,
+    auth,
+    note: {},
+    body: () => (body ??= readBody(req, req.headers['content-length'])),
   };
+  const { endpoint, match } = incoming.routed;
+
+  const target =
+    match === undefined
+      ? {}
+      : await requestTarget(endpoint, {
+          params: match.params,
+          query: url.searchParams,
+          body: incoming.body,
+        });
+  const fault = hooks.faults?.take(endpoint, target);
+  const outcome = await outcomeOf(
+    fault,
+    (issuance) => handle(incoming, runtime, issuance, hooks.logger),
+    hooks.closed ?? NEVER_CLOSED,
+  );
+
+  const entry = logEntry(incoming, target, fault, outcome);
   hooks.record(entry);
   hooks.logger?.debug(
     {
@@ -98,11 +107,99 @@ export async function dispatch(
       endpoint,
       status: entry.status,
       principal: entry.principal,
-      detail: note.detail ?? auth.ntokenError,
+      fault: entry.fault,
+      detail: incoming.note.detail ?? auth.ntokenError,
     },
     'dev zts request',
   );
-  write(res, reply);
+  send(res, outcome.wire);
+}
+
+/** The normal path: request shape, authentication, then the route's handler. */
+async function handle(
+  incoming: Incoming,
+  runtime: DevZtsRuntime,
+  issuance: Issuance,
+  logger: Logger | undefined,
+): Promise<Reply> {
+  const { req, url, routed, auth } = incoming;
+  const { caller } = auth;
+  try {
+    if (routed.error !== undefined) {
+      throw routed.error;
+    }
+    const { match } = routed;
+    checkRequestShape(match, req, url.searchParams);
+    const { auth: mode } = match.route;
+    if (caller === undefined && (mode === 'required' || (mode === 'optional' && auth.rejected))) {
+      throw new ZtsHttpError(401, 'Invalid credentials', { ...AUTH_CHALLENGE });
+    }
+    return await match.route.handler({
+      method: incoming.method,
+      path: url.pathname,
+      params: match.params,
+      query: url.searchParams,
+      headers: req.headers,
+      peer: incoming.peer,
+      caller,
+      clientIp: clientIp(req),
+      runtime,
+      body: incoming.body,
+      note: incoming.note,
+      issuance,
+    });
+  } catch (error) {
+    return toReply(error, logger);
+  }
+}
+
+function logEntry(
+  incoming: Incoming,
+  target: RequestTarget,
+  fault: DevZtsFault | undefined,
+  outcome: Outcome,
+): DevZtsRequest {
+  const { auth, peer, note, routed } = incoming;
+  const { caller } = auth;
+  const { handled } = outcome;
+  // Credentials count as issued when the handler answered 200, whatever was sent after that.
+  const issued = handled?.status === 200;
+  // A request that a fault answered in the handler's place still shows the domain it asked for.
+  const domain = note.domain ?? (handled === undefined ? target.domain : undefined);
+  return {
+    at: Date.now(),
+    method: incoming.method,
+    path: incoming.url.pathname,
+    endpoint: routed.endpoint,
+    status: wireStatus(outcome.wire),
+    ...(caller === undefined ? {} : { principal: caller.principal, authority: caller.authority }),
+    ...(peer.serial === undefined ? {} : { clientCertSerial: peer.serial }),
+    ...(domain === undefined ? {} : { domain }),
+    ...(note.roles === undefined || !issued ? {} : { roles: note.roles }),
+    ...(target.roles === undefined || !ROLE_ENDPOINTS.has(routed.endpoint)
+      ? {}
+      : { requestedRoles: target.roles }),
+    ...(note.requestedExpiryMins === undefined
+      ? {}
+      : { requestedExpiryMins: note.requestedExpiryMins }),
+    ...(note.instanceId === undefined ? {} : { instanceId: note.instanceId }),
+    ...(note.tokenId === undefined || !issued ? {} : { tokenId: note.tokenId }),
+    ...(fault === undefined ? {} : { fault: fault.kind }),
+  };
+}
+
+function route(method: string, path: string): Routed {
+  const matches = matchPath(path);
+  try {
+    const match = selectRoute(method, matches);
+    return { endpoint: match.route.endpoint, match };
+  } catch (error) {
+    if (!(error instanceof ZtsHttpError)) {
+      throw error;
+    }
+    // A 405 is logged under the path's first API.
+    return { endpoint: matches[0]?.route.endpoint ?? 'unknown', error };
+  }
 }
 
 function selectRoute(method: string, matches: readonly RouteMatch[]): RouteMatch {
@@ -149,20 +246,4 @@ function toReply(error: unknown, logger: Logger | undefined): Reply {
 function clientIp(req: IncomingMessage): string {
   const address = req.socket.remoteAddress ?? '';
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-}
-
-function write(res: ServerResponse, reply: Reply): void {
-  // 204 (instance delete) carries no body at all.
-  if (reply.body === undefined) {
-    res.writeHead(reply.status, { ...reply.headers });
-    res.end();
-    return;
-  }
-  const json = JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(json),
-    ...reply.headers,
-  });
-  res.end(json);
 }

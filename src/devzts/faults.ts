@@ -12,7 +12,8 @@ import type {
 } from './types.js';
 
 /** ZTSImpl's 400 text while the server is in maintenance read-only mode. */
-export const READ_ONLY_MESSAGE = 'Server in Maintenance Read-Only mode. Please try your request later';
+export const READ_ONLY_MESSAGE =
+  'Server in Maintenance Read-Only mode. Please try your request later';
 
 type FaultEndpoint = DevZtsEndpoint | '*';
 
@@ -152,6 +153,8 @@ function checkFault(fault: DevZtsFault): void {
     case 'close':
       return;
     default:
-      throw new RangeError(`unknown fault kind: ${JSON.stringify((fault as { kind: unknown }).kind)}`);
+      throw new RangeError(
+        `unknown fault kind: ${JSON.stringify((fault as { kind: unknown }).kind)}`,
+      );
   }
 }

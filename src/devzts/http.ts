@@ -6,6 +6,11 @@ import type { Readable } from 'node:stream';
 /** Bodies above this get 400 instead of being buffered: the dev ZTS protects itself too. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** The challenge of the default PrincipalAuthority, which ZTS adds to every 401. */
+export const AUTH_CHALLENGE: Readonly<Record<string, string>> = {
+  'WWW-Authenticate': 'AthenzPrincipalToken realm="athenz"',
+};
+
 /** What a handler hands back; the server writes it (and logs it) in one place. */
 export interface Reply {
   status: number;

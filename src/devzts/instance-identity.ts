@@ -8,6 +8,7 @@ import { CsrError, parseCsr } from './csr.js';
 import type { ParsedCsr } from './csr.js';
 import { signCsr } from './csr-signer.js';
 import { badRequest } from './http.js';
+import { certTimes } from './issuance.js';
 import type { Provider } from './providers.js';
 
 export interface InstanceIdentity {
@@ -43,7 +44,8 @@ export async function issueIdentity(
     req.requestedMins,
     domains.serviceCertCapMs(req.domain),
   );
-  const cert = await signCsr(state.ca, req.csr, 'client+server', lifetimeMs);
+  const times = certTimes(ctx.issuance, lifetimeMs);
+  const cert = await signCsr(state.ca, req.csr, 'client+server', times.lifetimeMs, times.now);
   return {
     identity: {
       provider: req.provider.name,

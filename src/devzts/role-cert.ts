@@ -13,6 +13,7 @@ import type { ParsedCsr } from './csr.js';
 import { signCsr } from './csr-signer.js';
 import { ZtsHttpError, badRequest, jsonReply } from './http.js';
 import type { Reply } from './http.js';
+import { certTimes } from './issuance.js';
 import { readRoleCertificateRequest } from './json-body.js';
 import type { RoleCertificateRequest } from './json-body.js';
 import { tokenErrorMessage } from './role-token.js';
@@ -97,6 +98,7 @@ async function issueRoleCert(
   ctx.note.roles = roles;
 
   const lifetimeMs = roleCertLifetimeMs(domains.roleCertCapMs(domain, roles), req.expiryTime);
-  const cert = await signCsr(state.ca, csr, 'client', lifetimeMs);
+  const times = certTimes(ctx.issuance, lifetimeMs);
+  const cert = await signCsr(state.ca, csr, 'client', times.lifetimeMs, times.now);
   return cert.toString('pem');
 }

@@ -10,6 +10,7 @@ import { requireCaller } from './context.js';
 import type { RequestContext } from './context.js';
 import { ZtsHttpError, jsonReply } from './http.js';
 import type { Reply } from './http.js';
+import { tokenTimes } from './issuance.js';
 import { determineTokenTimeout } from './lifetime.js';
 import { parseJavaInt } from './params.js';
 import { validate } from './validate.js';
@@ -62,7 +63,7 @@ export function getRoleToken(ctx: RequestContext): Reply {
     },
     domains.expiryCapSeconds(domain, roles),
   );
-  const issuedAt = Math.floor(Date.now() / 1000);
+  const times = tokenTimes(ctx.issuance, timeout);
   const unsigned = unsignedRoleToken({
     domain,
     roles,
@@ -71,14 +72,14 @@ export function getRoleToken(ctx: RequestContext): Reply {
     principal,
     host: hostName,
     salt: randomBytes(8).toString('hex'),
-    issuedAt,
-    expiresAt: issuedAt + timeout,
+    issuedAt: times.issuedAt,
+    expiresAt: times.tokenExpiry,
     keyId: state.signer.kid,
     ip: ctx.clientIp,
   });
   return jsonReply({
     token: signToken(unsigned, state.signer.privateKey),
-    expiryTime: issuedAt + timeout,
+    expiryTime: times.responseExpiry,
   });
 }
 

@@ -1,14 +1,16 @@
 // The dev ZTS server: HTTPS on loopback with optional client certs, so unauthenticated calls
-// still reach the API and get ZTS's 401 JSON. Tracks sockets so close() really closes, counts
-// handshakes and keeps the request log.
+// still reach the API and get ZTS's 401 JSON. A front listener owns the port (so handshakes can
+// be stalled on demand) and tracks sockets so close() really closes; the server counts
+// handshakes, keeps the request log and holds the run-time fault table.
 
 import { createServer } from 'node:https';
-import type { Server } from 'node:https';
-import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 import type { DevZtsRuntime } from './context.js';
 import { dispatch } from './dispatch.js';
+import { FaultTable } from './faults.js';
 import { InstanceStore } from './instance-store.js';
+import { FrontListener } from './listener.js';
 import { isPrincipalName, parseDevZtsPolicy } from './policy.js';
 import type { DevZtsPolicy } from './policy.js';
 import { viewPolicy } from './policy-view.js';
@@ -22,6 +24,9 @@ const SERVER_HOST_NAME = 'localhost';
 /** Keep-alive idle timeout: long enough that tests see pooled connections being reused. */
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
+/** Registered instances of each started server, for `resumeFrom`. */
+const instanceStores = new WeakMap<DevZts, InstanceStore>();
+
 export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
   const policy = parseDevZtsPolicy(options.policy);
   if (options.certDnsSuffix !== undefined) {
@@ -29,6 +34,7 @@ export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
     parseDevZtsPolicy({ certDnsSuffix: options.certDnsSuffix, domains: {} }, 'certDnsSuffix');
   }
   const host = options.host ?? '127.0.0.1';
+  const instances = resumedInstances(options.resumeFrom);
   const state = await loadOrCreateState(options.stateDir, policy.services);
 
   const server = createServer({
@@ -41,41 +47,41 @@ export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
   });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
   let handshakes = 0;
-  server.on('secureConnection', () => {
+  const handshakesBySerial = new Map<string, number>();
+  server.on('secureConnection', (socket: TLSSocket) => {
     handshakes += 1;
+    const serial = socket.getPeerX509Certificate()?.serialNumber.toLowerCase() ?? '';
+    handshakesBySerial.set(serial, (handshakesBySerial.get(serial) ?? 0) + 1);
   });
   server.on('tlsClientError', (error) => {
     options.logger?.debug({ err: error }, 'dev zts TLS handshake failed');
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const listener = new FrontListener(server);
+  const port = await listener.listen(options.port ?? 0, host);
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}${BASE_PATH}`;
 
   const runtime: DevZtsRuntime = {
     ...viewPolicy(policy, options.certDnsSuffix),
     state,
-    instances: new InstanceStore(),
+    instances,
     issuer: options.issuer ?? SERVER_HOST_NAME,
     openIdIssuer: url,
     hostName: SERVER_HOST_NAME,
     url,
   };
   const requests: DevZtsRequest[] = [];
-  const hooks = { record: (entry: DevZtsRequest) => requests.push(entry), logger: options.logger };
+  const faults = new FaultTable((on) => {
+    listener.stallHandshakes(on);
+  });
+  const closed = new AbortController();
+  const hooks = {
+    record: (entry: DevZtsRequest) => requests.push(entry),
+    logger: options.logger,
+    faults,
+    closed: closed.signal,
+  };
   server.on('request', (req, res) => {
     dispatch(req, res, runtime, hooks).catch((error: unknown) => {
       // dispatch answers every failure itself; reaching here is a bug, not a client error.
@@ -84,18 +90,19 @@ export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
     });
   });
 
-  let closing: Promise<void> | undefined;
-  return {
+  const zts: DevZts = {
     url,
     port,
     caFile: state.caFile,
     jwksUrl: `${url}/oauth2/keys?rfc=true`,
     requests,
+    faults,
+    handshakesBySerial,
     get handshakes() {
       return handshakes;
     },
     get openConnections() {
-      return sockets.size;
+      return listener.openConnections;
     },
     clientIdentity(principal) {
       const files = state.clients.get(principal.toLowerCase());
@@ -117,27 +124,22 @@ export async function startDevZts(options: DevZtsOptions): Promise<DevZts> {
       Object.assign(runtime, viewPolicy(parseDevZtsPolicy(next), options.certDnsSuffix));
     },
     close() {
-      closing ??= closeServer(server, sockets);
-      return closing;
+      closed.abort();
+      return listener.close();
     },
   };
+  instanceStores.set(zts, instances);
+  return zts;
 }
 
-/** Stops listening and cuts every socket (keep-alive and half-open too); waits for all of it. */
-async function closeServer(server: Server, sockets: ReadonlySet<Socket>): Promise<void> {
-  const listenerClosed = new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
-  const socketsClosed = [...sockets].map(
-    (socket) =>
-      new Promise<void>((resolve) => {
-        socket.once('close', () => {
-          resolve();
-        });
-        socket.destroy();
-      }),
-  );
-  await Promise.all([listenerClosed, ...socketsClosed]);
+/** A fresh store, or the one a closed dev ZTS leaves behind for its restart. */
+function resumedInstances(previous: DevZts | undefined): InstanceStore {
+  if (previous === undefined) {
+    return new InstanceStore();
+  }
+  const store = instanceStores.get(previous);
+  if (store === undefined) {
+    throw new Error('resumeFrom must be a dev ZTS returned by startDevZts');
+  }
+  return store;
 }

@@ -27,7 +27,7 @@ export type DevZtsFault =
   /**
    * Answer with this status and ZTS's `{code, message}` body instead of handling the request.
    * `message` defaults to the status text (503: 'Service Unavailable'); ZTS in read-only mode
-   * answers 400 with READ_ONLY_MESSAGE.
+   * answers 400 with READ_ONLY_MESSAGE (exported by index.ts).
    */
   | { kind: 'status'; status: number; message?: string }
   /** Wait this long before handling the request normally (or before applying `then`). */

@@ -28,7 +28,9 @@ export function createZtsDispatcher(tls: ZtsTlsMaterial, options: ZtsConnectionO
       ca: tls.ca,
       ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
       minVersion: 'TLSv1.2',
-      timeout: options.connectTimeoutMs,
+      // undici ignores a request's abort signal while the connection (TCP + TLS) is being set
+      // up, so the request timeout must bound the connect timeout for it to hold.
+      timeout: Math.min(options.connectTimeoutMs, options.requestTimeoutMs),
     },
     connections: options.maxConnections,
     keepAliveTimeout: 30_000,

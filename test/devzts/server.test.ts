@@ -228,6 +228,7 @@ describe('request log', () => {
       clientCertSerial: serial,
       domain: 'sports',
       roles: ['reader'],
+      requestedRoles: ['reader'],
       tokenId: anyString,
     });
   });

@@ -41,10 +41,11 @@ export function baseConfig(
   outDir: string,
   identityYaml?: string,
   outputExtra = '',
+  requestTimeout = '5s',
 ): string {
   const identity = fx.zts.clientIdentity(TEST_PRINCIPAL);
   return [
-    `zts: {url: "${fx.zts.url}", caFile: "${fx.zts.caFile}", requestTimeout: 5s}`,
+    `zts: {url: "${fx.zts.url}", caFile: "${fx.zts.caFile}", requestTimeout: ${requestTimeout}}`,
     identityYaml ?? `identity: {certFile: "${identity.certFile}", keyFile: "${identity.keyFile}"}`,
     `output: {dir: "${outDir}"${outputExtra === '' ? '' : `, ${outputExtra}`}}`,
     `health: {listen: "127.0.0.1:0"}`,
@@ -59,6 +60,8 @@ export async function startAgent(options: {
   identity?: string;
   /** Extra keys of the `output` section, e.g. `mode: "0640", groupId: 4242`. */
   output?: string;
+  /** zts.requestTimeout (default 5s). */
+  requestTimeout?: string;
   /** Runs after the dev ZTS started and before the agent is built (e.g. to place files). */
   before?: (fx: DevZtsFixture) => Promise<void>;
   policy?: DevZtsPolicy;
@@ -84,8 +87,13 @@ async function startAgentOn(
   await options.before?.(fx);
   await writeFile(
     configFile,
-    baseConfig(fx, outDir, options.identity?.replaceAll('{dir}', fx.dir), options.output) +
-      options.yaml.replaceAll('{dir}', fx.dir),
+    baseConfig(
+      fx,
+      outDir,
+      options.identity?.replaceAll('{dir}', fx.dir),
+      options.output,
+      options.requestTimeout,
+    ) + options.yaml.replaceAll('{dir}', fx.dir),
   );
   const config = await loadConfig(configFile);
   const logs = captureLogs();

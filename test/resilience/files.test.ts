@@ -142,7 +142,11 @@ roleCerts:
     const events: string[] = [];
     const watcher = watch(out, { ignoreInitial: true, depth: 0, alwaysStat: true });
     watcher.on('all', (event, path) => events.push(`${event} ${path.slice(out.length + 1)}`));
-    await new Promise((resolve) => watcher.once('ready', resolve));
+    await new Promise<void>((resolve) => {
+      watcher.once('ready', () => {
+        resolve();
+      });
+    });
     await delay(2000);
     expect(events).toEqual([]);
     const still = await Promise.all(names.map((name) => stat(join(out, name))));
