@@ -9,6 +9,8 @@ import type { Agent } from './agent.js';
 
 export interface OnceResult {
   written: string[];
+  /** Already on disk, valid and not yet due for refresh. */
+  adopted: string[];
   failed: string[];
 }
 
@@ -23,11 +25,21 @@ export async function runOnce(
 ): Promise<OnceResult> {
   const deadline = AbortSignal.timeout(timeoutMs);
   const { backoff } = agent.config.refresh;
-  const result: OnceResult = { written: [], failed: [] };
+  const result: OnceResult = { written: [], adopted: [], failed: [] };
 
   await Promise.all(
     agent.refreshers.map(async (refresher) => {
       const status = agent.board.get(refresher.spec.id);
+      const adopted = await refresher.adoptIfFresh();
+      if (adopted !== undefined) {
+        status?.succeeded(Date.now(), adopted.expiresAt, undefined);
+        result.adopted.push(refresher.spec.name);
+        logger.info(
+          { credential: refresher.spec.name, expiresAt: new Date(adopted.expiresAt).toISOString() },
+          'credential on disk is still good; not fetching it',
+        );
+        return;
+      }
       try {
         const issued = await pRetry(() => refresher.attempt(deadline), {
           retries: Number.POSITIVE_INFINITY,

@@ -206,14 +206,34 @@ export class Refresher {
       }
     }
     this.#scheduleAfterSuccess(restored);
+    const due = this.#dueAt <= Date.now();
     this.#deps.logger.info(
       {
         credential: this.spec.name,
         expiresAt: new Date(restored.expiresAt).toISOString(),
         nextRefreshAt: new Date(this.#dueAt).toISOString(),
       },
-      'credential on disk is still good; not fetching it now',
+      due
+        ? 'credential on disk is valid but due for refresh; fetching it now'
+        : 'credential on disk is still good; not fetching it now',
     );
+  }
+
+  /**
+   * For `once` mode: adopts what is on disk when it is valid and its refresh is not yet due
+   * (counting no jitter), so an init container that runs again does not ask ZTS needlessly.
+   */
+  async adoptIfFresh(): Promise<IssuedCredential | undefined> {
+    const restored = await this.#deps.credential.restore().catch(() => undefined);
+    if (restored === undefined) {
+      return undefined;
+    }
+    const due = restored.issuedAt + refreshDelay(restored.lifetimeMs, this.#deps.policy, () => 0);
+    if (due <= Date.now()) {
+      return undefined;
+    }
+    this.#current = restored;
+    return restored;
   }
 
   /**

@@ -36,6 +36,15 @@ roleTokens:
       'sports:role.reader.accesstoken',
       'weather:role.viewer.roletoken',
     ]);
+
+    // Run again (an init container restarted): the files are still good, ZTS is not asked.
+    const requests = fx!.zts.requests.length;
+    const again = await runCli(['once', '--config', file]);
+    expect(again.code).toBe(0);
+    expect(fx!.zts.requests.length).toBe(requests);
+    expect(again.logs().find((line) => line.msg === 'all credentials written')).toMatchObject({
+      adopted: ['access token sports:role.reader', 'role token weather:role.viewer'],
+    });
   });
 
   it('once: exits 1 when a credential cannot be written, after writing the others', async () => {
