@@ -10,11 +10,10 @@ import type { Logger } from '../logger.js';
 import type { FileToWrite, WriteOutcome } from '../output/atomic-write.js';
 import type { CredentialStatus } from '../state/credential-status.js';
 import { sleepUntil } from './sleep.js';
+import { RefreshWarnings } from './warnings.js';
 import { refreshDelay, retryDelay } from './timing.js';
 import type { Random } from './timing.js';
 
-/** A clock difference with ZTS worth telling the operator about. */
-const SKEW_WARNING_MS = 60_000;
 /** Before the first success, retries of transient faults stay this short for this long. */
 const STARTUP_MAX_DELAY_MS = 2000;
 const STARTUP_WINDOW_MS = 60_000;
@@ -43,14 +42,13 @@ export class Refresher {
   #writing: Promise<void> = Promise.resolve();
   #dueAt = 0;
   #loop: Promise<void> | undefined;
-  #warnedShortLifetime = false;
-  #warnedSkew = false;
-  #warnedExpiring = false;
+  readonly #warnings: RefreshWarnings;
   readonly #startedAt = Date.now();
 
   constructor(deps: RefresherDeps) {
     this.#deps = deps;
     this.#random = deps.random ?? Math.random;
+    this.#warnings = new RefreshWarnings(deps.credential.spec.name, deps.logger);
   }
 
   get spec() {
@@ -256,7 +254,7 @@ export class Refresher {
   }
 
   #scheduleAfterSuccess(issued: IssuedCredential): void {
-    const { policy, status, logger } = this.#deps;
+    const { policy, status } = this.#deps;
     const now = Date.now();
     const delay = refreshDelay(issued.lifetimeMs, policy, this.#random);
     // The delay is at least the floor, counted from the fetch; a credential restored from disk
@@ -265,48 +263,8 @@ export class Refresher {
     if (this.#kicked) {
       this.#dueAt = now;
     }
-    this.#warnedExpiring = false;
-    if (Math.abs(issued.skewMs ?? 0) >= SKEW_WARNING_MS && !this.#warnedSkew) {
-      // Once: the expiry was already translated to our clock, so this is for the operator.
-      this.#warnedSkew = true;
-      logger.warn(
-        { credential: this.spec.name, skewMs: issued.skewMs },
-        "ZTS's clock differs from this host's; expiry times are adjusted, but check NTP",
-      );
-    }
-    if (issued.lifetimeMs <= policy.floorMs && !this.#warnedShortLifetime) {
-      // Once per credential: ZTS (or a skewed clock) grants less than the floor. Refreshing
-      // faster would only load ZTS; the floor holds and the credential may lapse briefly.
-      this.#warnedShortLifetime = true;
-      logger.warn(
-        { credential: this.spec.name, lifetimeMs: issued.lifetimeMs, floorMs: policy.floorMs },
-        'granted lifetime is not longer than refresh.floor; refreshing at the floor',
-      );
-    }
+    this.#warnings.issued(issued, policy.floorMs);
     status.succeeded(now, issued.expiresAt, this.#dueAt);
-  }
-
-  /**
-   * Once per expiry: the credential on disk enters its last tenth (or last minute) while
-   * refreshes keep failing. Readiness turns only when it actually expires.
-   */
-  #warnIfExpiring(now: number): void {
-    const current = this.#current;
-    if (current === undefined || this.#warnedExpiring) {
-      return;
-    }
-    const remaining = current.expiresAt - now;
-    if (remaining > 0 && remaining < Math.max(current.lifetimeMs / 10, 60_000)) {
-      this.#warnedExpiring = true;
-      this.#deps.logger.warn(
-        {
-          credential: this.spec.name,
-          expiresAt: new Date(current.expiresAt).toISOString(),
-          remainingMs: remaining,
-        },
-        'credential on disk expires soon and refreshing it keeps failing',
-      );
-    }
   }
 
   #scheduleAfterFailure(error: unknown): void {
@@ -326,7 +284,7 @@ export class Refresher {
     const delay = retryDelay(failures, backoff, this.#random);
     this.#dueAt = now + delay;
     status.failed(now, error, this.#dueAt);
-    this.#warnIfExpiring(now);
+    this.#warnings.failing(this.#current, now);
     logger.warn(
       {
         credential: this.spec.name,
