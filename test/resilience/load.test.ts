@@ -89,6 +89,48 @@ describe('load on ZTS', () => {
     expect(spread).toBeGreaterThan(400);
   });
 
+  it('spreads the retries of agents that failed together, so a recovering ZTS is not hit at one instant', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herd-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const zts = await startDevZts({ stateDir: join(dir, 'zts'), policy });
+    cleanups.push(() => zts.close());
+    const fleet = await agents(
+      dir,
+      { url: zts.url, caFile: zts.caFile, ...zts.clientIdentity('demo.agent') },
+      20,
+      'refresh: {fraction: 0.5, jitter: 0.1, floor: 100ms, backoff: {initial: 200ms, max: 1s}}',
+    );
+    for (const agent of fleet) {
+      agent.start();
+    }
+    await waitFor(
+      async () =>
+        (await Promise.all(fleet.map((agent) => agent.board.readiness(Date.now())))).every(
+          (report) => report.ready,
+        ),
+      { what: 'all ready' },
+    );
+
+    // Everyone fails at the same instant, for long enough to reach the backoff cap.
+    zts.faults.set('*', { kind: 'status', status: 503 });
+    for (const agent of fleet) {
+      agent.refreshers[0]!.kick();
+    }
+    await delay(3000);
+    zts.faults.clear();
+    const back = Date.now();
+    await delay(1500);
+    const retries = zts.requests
+      .filter(
+        (entry) => entry.endpoint === 'accessToken' && entry.status === 200 && entry.at >= back,
+      )
+      .slice(0, 20)
+      .map((entry) => entry.at);
+    expect(retries).toHaveLength(20);
+    // Capped delays of 0.5-1 s with jitter: the fleet comes back over hundreds of ms, not at once.
+    expect(Math.max(...retries) - Math.min(...retries)).toBeGreaterThan(250);
+  });
+
   it('starts although ZTS is unreachable, and writes within about two seconds of ZTS answering', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'late-zts-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
