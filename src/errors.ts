@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'CONFIG_READ'
   | 'CONFIG_INVALID'
+  | 'CONFIG_UNUSABLE'
   | 'IDENTITY_UNAVAILABLE'
   | 'ZTS_BAD_REQUEST'
   | 'ZTS_READ_ONLY'

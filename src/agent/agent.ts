@@ -5,6 +5,7 @@
 import { mkdir, unlink } from 'node:fs/promises';
 
 import type { CredentialSpec, ResolvedConfig } from '../config/types.js';
+import { AgentError, describeCause } from '../errors.js';
 import { createCredential } from '../credentials/create.js';
 import type { IdentityChange } from '../identity/identity.js';
 import type { Logger } from '../logger.js';
@@ -132,6 +133,18 @@ export class Agent {
       refreshPolicy: refreshPolicyChanged,
     });
 
+    // What can fail without harm goes first: a new output folder that cannot be made leaves the
+    // running config untouched.
+    try {
+      await mkdir(next.output.dir, { recursive: true });
+    } catch (error) {
+      throw new AgentError(
+        'CONFIG_UNUSABLE',
+        `output.dir ${next.output.dir} cannot be used: ${describeCause(error)}`,
+        { cause: error },
+      );
+    }
+
     // Stop everything that goes away or changes before anything new starts.
     const leaving = [...plan.remove, ...plan.replace.map(({ spec }) => spec)];
     await Promise.all(
@@ -145,8 +158,6 @@ export class Agent {
         this.#runtime.fileIdentity?.watch();
       }
     }
-    await mkdir(next.output.dir, { recursive: true });
-
     const stillWritten = new Set(next.credentials.flatMap((spec) => spec.files));
     for (const spec of plan.remove) {
       this.#entries.delete(spec.id);

@@ -7,7 +7,7 @@
 import { parseConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { ConfigWatcher } from '../config/watch.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeCause } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Agent } from './agent.js';
 
@@ -78,21 +78,35 @@ export class ConfigReloader {
       if (!(error instanceof ConfigError)) {
         throw error;
       }
-      const sha256 = error.sha256 ?? '';
-      this.#seenSha256 = sha256;
-      this.#stats.rejected += 1;
-      this.#stats.lastRejected = { at: new Date().toISOString(), sha256, issues: error.issues };
-      this.#logger.error(
-        { code: error.code, issues: error.issues, config: path, reason },
-        `config reload rejected, keeping the running config: ${error.issues[0] ?? error.message}${error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : ''}`,
-      );
+      this.#reject(error.sha256 ?? '', error.issues, reason, error.code);
       return;
     }
     this.#seenSha256 = next.source.sha256;
-    await this.#agent.apply(next);
+    try {
+      await this.#agent.apply(next);
+    } catch (error) {
+      // Valid, but not usable here (e.g. an output folder that cannot be created): nothing was
+      // changed, so the running config stays, as for an invalid one.
+      this.#reject(next.source.sha256, [describeCause(error)], reason, 'CONFIG_UNUSABLE');
+      return;
+    }
     this.#stats.applied += 1;
     this.#stats.sha256 = next.source.sha256;
     delete this.#stats.lastRejected;
-    await this.#onApplied(next);
+    try {
+      await this.#onApplied(next);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'config applied, but a follow-up step failed');
+    }
+  }
+
+  #reject(sha256: string, issues: readonly string[], reason: string, code: string): void {
+    this.#seenSha256 = sha256;
+    this.#stats.rejected += 1;
+    this.#stats.lastRejected = { at: new Date().toISOString(), sha256, issues };
+    this.#logger.error(
+      { code, issues, config: this.#stats.path, reason },
+      `config reload rejected, keeping the running config: ${issues[0] ?? code}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`,
+    );
   }
 }

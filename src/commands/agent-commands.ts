@@ -104,15 +104,14 @@ export async function runAgent(configPath: string): Promise<number> {
     onApplied: async (next) => {
       logger.level = next.log.level;
       if (JSON.stringify(next.health) !== health.settings) {
-        await health.close();
-        health = await startHealth(next, agent, logger);
+        health = await moveHealth(health, next, agent, logger);
       }
     },
   });
   agent.start();
   reloader.start();
   const onHangup = (): void => {
-    logger.info('SIGHUP: checking the config');
+    logger.debug('SIGHUP: checking the config');
     reloader.trigger('SIGHUP');
   };
   process.on('SIGHUP', onHangup);
@@ -136,11 +135,50 @@ export async function runAgent(configPath: string): Promise<number> {
   return 0;
 }
 
+/**
+ * Moves the probe server to new settings without ever leaving the agent unprobed: the new one
+ * starts first; when that fails only because the old one holds the port, the old one is closed
+ * and the new one tried again; if the new one still cannot start, the old settings are restored.
+ */
+async function moveHealth(
+  current: Awaited<ReturnType<typeof startHealth>>,
+  next: ResolvedConfig,
+  agent: Agent,
+  logger: Logger,
+): Promise<Awaited<ReturnType<typeof startHealth>>> {
+  try {
+    const moved = await startHealth(next, agent, logger);
+    await current.close();
+    return moved;
+  } catch (first) {
+    if (
+      (first as NodeJS.ErrnoException).code !== 'EADDRINUSE' ||
+      next.health.port !== current.port
+    ) {
+      logger.error(
+        { err: first },
+        'cannot serve the probes on the new health.listen; keeping the old one',
+      );
+      return current;
+    }
+  }
+  await current.close();
+  try {
+    return await startHealth(next, agent, logger);
+  } catch (error) {
+    logger.error(
+      { err: error },
+      'cannot serve the probes on the new health.listen; back on the old one',
+    );
+    return startHealth(current.config, agent, logger);
+  }
+}
+
 async function startHealth(
   config: ResolvedConfig,
   agent: Agent,
   logger: Logger,
-): Promise<HealthServer & { settings: string }> {
+): Promise<HealthServer & { settings: string; config: ResolvedConfig }> {
   const server = await startHealthServer({
     host: config.health.host,
     port: config.health.port,
@@ -148,7 +186,7 @@ async function startHealth(
     stuckAfterMs: config.health.stuckAfterMs,
     logger: logger.child({ module: 'health' }),
   });
-  return Object.assign(server, { settings: JSON.stringify(config.health) });
+  return Object.assign(server, { settings: JSON.stringify(config.health), config });
 }
 
 async function prepareOrReport(agent: Agent, logger: Logger): Promise<boolean> {

@@ -90,8 +90,13 @@ export class ConfigWatcher {
     this.#debounce = setTimeout(() => {
       const why = this.#pendingReason ?? reason;
       this.#pendingReason = undefined;
-      // Checks run one at a time; a burst during a check becomes one more check.
-      this.#checking = this.#checking.then(() => this.#check(why));
+      // Checks run one at a time; a burst during a check becomes one more check. A failed
+      // check must not break the chain, or no later change would ever be looked at.
+      this.#checking = this.#checking
+        .then(() => this.#check(why))
+        .catch((error: unknown) => {
+          this.#options.logger.error({ err: error, reason: why }, 'config check failed');
+        });
     }, this.#options.debounceMs);
   }
 

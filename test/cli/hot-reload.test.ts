@@ -1,4 +1,6 @@
 import { readdir, stat, utimes, chmod, writeFile, unlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -254,6 +256,54 @@ describe('hot reload through kubelet-style ConfigMap swaps', () => {
     ).toBeGreaterThanOrEqual(40);
     expect((await readdir(outDir)).filter((name) => name.startsWith('.'))).toEqual([]);
   }, 60_000);
+
+  it('survives a valid edit it cannot apply: an unusable output folder or a busy probe port', async () => {
+    const { configMap, outDir, config, readiness } = await start([READER]);
+    await waitFor(() => exists(join(outDir, 'sports:role.reader.accesstoken')), {
+      what: 'first token',
+    });
+    const blocker = join(fx!.dir, 'a-file');
+    await writeFile(blocker, 'x');
+
+    await configMap.swap(config([READER]).replace(`dir: "${outDir}"`, `dir: "${blocker}/out"`));
+    await waitFor(() => agent!.logs().some((line) => line.code === 'CONFIG_UNUSABLE'), {
+      what: 'rejection',
+    });
+    expect((await readiness()).config).toMatchObject({
+      rejected: 1,
+      lastRejected: { issues: [expect.stringMatching(/output\.dir .* cannot be used: ENOTDIR/)] },
+    });
+    expect(await exists(join(outDir, 'sports:role.reader.accesstoken'))).toBe(true);
+
+    // A port that is taken: the old probe server stays.
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as AddressInfo).port;
+    try {
+      await configMap.swap(
+        config([READER, WRITER]).replace(
+          /health: \{listen: "127\.0\.0\.1:\d+"\}/,
+          `health: {listen: "127.0.0.1:${busyPort}"}`,
+        ),
+      );
+      await waitFor(() => exists(join(outDir, 'sports:role.writer.accesstoken')), {
+        what: 'the rest applied',
+      });
+      await waitFor(
+        () =>
+          agent!
+            .logs()
+            .some((line) =>
+              String(line.msg).startsWith('cannot serve the probes on the new health.listen'),
+            ),
+        { what: 'probe move refused' },
+      );
+      expect((await readiness()).ready).toBe(true);
+      expect(agent!.child.exitCode).toBeNull();
+    } finally {
+      busy.close();
+    }
+  });
 
   it('reloads on SIGHUP', async () => {
     // Watching and polling off: only the signal can make the agent look.
