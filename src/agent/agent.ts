@@ -2,7 +2,8 @@
 // and ZTS client), applies new configs by reconciling, and tears everything down again. Run
 // modes (`run`, `once`) drive it from the CLI.
 
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, realpath, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 import type { CredentialSpec, ResolvedConfig } from '../config/types.js';
 import { AgentError, describeCause } from '../errors.js';
@@ -20,6 +21,15 @@ import { planReconcile } from './reconcile.js';
 import type { ReconcilePlan, StartMode } from './reconcile.js';
 import { buildRuntime, runtimeKey } from './runtime.js';
 import type { Runtime } from './runtime.js';
+
+/** A file's path with its folder's symlinks resolved (the file itself may not exist). */
+async function realFile(path: string): Promise<string> {
+  try {
+    return join(await realpath(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
+}
 
 export interface AgentOptions {
   logger: Logger;
@@ -158,7 +168,10 @@ export class Agent {
         this.#runtime.fileIdentity?.watch();
       }
     }
-    const stillWritten = new Set(next.credentials.flatMap((spec) => spec.files));
+    // Compared by real path: a new output.dir may be the old one under another name (a link).
+    const stillWritten = new Set(
+      await Promise.all(next.credentials.flatMap((spec) => spec.files).map(realFile)),
+    );
     for (const spec of plan.remove) {
       this.#entries.delete(spec.id);
       this.board.delete(spec.id);
@@ -194,7 +207,7 @@ export class Agent {
 
   async #deleteFiles(spec: CredentialSpec, stillWritten: ReadonlySet<string>): Promise<void> {
     for (const file of spec.files) {
-      if (stillWritten.has(file)) {
+      if (stillWritten.has(await realFile(file))) {
         continue;
       }
       try {

@@ -22,8 +22,11 @@ export async function runOnce(
   agent: Agent,
   timeoutMs: number,
   logger: Logger,
+  stop?: AbortSignal,
 ): Promise<OnceResult> {
-  const deadline = AbortSignal.timeout(timeoutMs);
+  // Ends at the timeout or on a stop signal; writes already under way still finish.
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const deadline = stop === undefined ? timeout : AbortSignal.any([timeout, stop]);
   const { backoff } = agent.config.refresh;
   const result: OnceResult = { written: [], adopted: [], failed: [] };
 
@@ -74,7 +77,8 @@ export async function runOnce(
             credential: refresher.spec.name,
             code: last?.code ?? (error instanceof AgentError ? error.code : 'INTERNAL'),
             status: last?.status,
-            timedOut: deadline.aborted,
+            timedOut: timeout.aborted,
+            stopped: stop?.aborted ?? false,
           },
           `credential could not be written: ${last?.message ?? (error instanceof Error ? error.message : String(error))}`,
         );

@@ -36,6 +36,9 @@ export function buildRuntime(config: ResolvedConfig, logger: Logger): Runtime {
       { certFile: spec.certFile, keyFile: spec.keyFile, caFile: config.zts.caFile },
       connection,
       identityLogger,
+      spec.source === 'register'
+        ? `waiting for the instance registration of ${spec.principal} to write ${spec.certFile}`
+        : undefined,
     );
     identity = fileIdentity;
   }

@@ -50,11 +50,19 @@ export async function runOnceCommand(configPath: string, timeoutText: string): P
     return 2;
   }
   const agent = new Agent(config, { logger });
+  // SIGTERM/SIGINT end the round early but cleanly: requests are cancelled, writes finish.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'stopping');
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   try {
     if (!(await prepareOrReport(agent, logger))) {
       return 1;
     }
-    const result = await runOnce(agent, timeoutMs, logger);
+    const result = await runOnce(agent, timeoutMs, logger, stop.signal);
     logger.info(
       result,
       result.failed.length === 0
@@ -63,6 +71,8 @@ export async function runOnceCommand(configPath: string, timeoutText: string): P
     );
     return result.failed.length === 0 ? 0 : 1;
   } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     await agent.stop();
   }
 }

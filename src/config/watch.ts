@@ -14,6 +14,7 @@ import { watch } from 'chokidar';
 import type { FSWatcher } from 'chokidar';
 
 import type { Logger } from '../logger.js';
+import { onlyThese } from '../util/watch-filter.js';
 
 export interface ConfigWatcherOptions {
   path: string;
@@ -59,10 +60,12 @@ export class ConfigWatcher {
   }
 
   #watchFolder(): void {
-    this.#watcher = watch(dirname(this.#options.path), {
+    const folder = dirname(this.#options.path);
+    this.#watcher = watch(folder, {
       depth: 0,
       ignoreInitial: true,
       followSymlinks: false,
+      ignored: onlyThese([folder], [this.#options.path]),
     });
     this.#watcher.on('all', (event, path) => {
       this.#options.logger.trace({ event, path }, 'config folder event');

@@ -61,6 +61,9 @@ export function accessTokenCredential(
           { requestedAt: now, receivedAt: now },
           false,
         );
+        if (!(await boundToCurrentIdentity(response.access_token, context))) {
+          return undefined;
+        }
         return await restoredCredential([output(spec, text)], checked.expiresAt, {
           roles: checked.roles,
         });
@@ -69,6 +72,21 @@ export function accessTokenCredential(
       }
     },
   };
+}
+
+/**
+ * A token fetched over mTLS is bound to that certificate (`cnf`). One left by a previous run may
+ * be bound to a certificate that has since been rotated: that one is not adopted.
+ */
+async function boundToCurrentIdentity(jwt: string, context: CredentialContext): Promise<boolean> {
+  const bound = (decodeJwt(jwt).cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
+  const files = context.fileIdentity;
+  if (bound === undefined || files === undefined) {
+    return true;
+  }
+  await files.dispatcher().catch(() => undefined);
+  const current = files.current;
+  return current === undefined || current.thumbprint === bound;
 }
 
 function output(spec: AccessTokenSpec, content: string) {

@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
+import { instanceIdOf } from '../athenz/instance-id.js';
 import type { InstanceSpec } from '../config/types.js';
 import { AgentError, ZtsError, describeCause } from '../errors.js';
 import type { FileToWrite } from '../output/atomic-write.js';
@@ -45,7 +46,9 @@ export function instanceCredential(spec: InstanceSpec, context: CredentialContex
             signal,
           );
         } catch (error) {
-          if (!(error instanceof ZtsError && (error.status === 403 || error.status === 401))) {
+          // 403: the provider refuses refresh; 401: the certificate is no longer accepted; 400:
+          // it no longer fits (another instance id, say). A new registration can help.
+          if (!(error instanceof ZtsError && [400, 401, 403].includes(error.status ?? 0))) {
             throw error;
           }
           context.logger.info(
@@ -60,15 +63,22 @@ export function instanceCredential(spec: InstanceSpec, context: CredentialContex
         answer = await context.zts.registerInstance({ ...request, attestationData }, signal);
       }
 
+      const what = action === 'register' ? 'POST /instance' : `POST /instance/${spec.provider}/…`;
+      // ZTS may leave the signer out (athenz.zts.resp_x509_signer_certs=false). The bundle is
+      // then fetched with the certificate just issued: the identity on disk may not exist yet.
+      const signer = normalisePem(
+        answer.x509CertificateSigner ??
+          (await context.zts.caBundle('default', signal, {
+            cert: answer.x509Certificate,
+            key: keyPem,
+          })),
+      );
       const cert = checkIssuedCert(answer.x509Certificate, {
         commonName: spec.principal,
         key,
-        what: action === 'register' ? 'POST /instance' : `POST /instance/${spec.provider}/…`,
+        what,
+        issuers: signer,
       });
-      const signer =
-        answer.x509CertificateSigner === undefined
-          ? normalisePem(await context.zts.caBundle('default', signal))
-          : normalisePem(answer.x509CertificateSigner);
       return {
         files: outputs(spec, keyPem, cert.pem + signer, signer),
         expiresAt: cert.notAfter,
@@ -87,7 +97,11 @@ export function instanceCredential(spec: InstanceSpec, context: CredentialContex
       try {
         const { key } = await keys.get();
         const cert = new X509Certificate(certPem);
-        if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKeyDer(key))) {
+        if (
+          !cert.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKeyDer(key)) ||
+          !cert.subject.split('\n').includes(`CN=${spec.principal}`) ||
+          instanceIdOf(cert) !== spec.instanceId
+        ) {
           return undefined;
         }
         const files = outputs(spec, keyPem.toString(), certPem.toString(), caPem.toString());
@@ -130,6 +144,7 @@ async function canRefresh(spec: InstanceSpec, context: CredentialContext): Promi
   return (
     current !== undefined &&
     current.principal === spec.principal &&
+    current.instanceId === spec.instanceId &&
     current.notAfter.getTime() > Date.now()
   );
 }

@@ -1,11 +1,12 @@
 // An N-token written to a file for apps that send Athenz-Principal-Auth themselves. Signed
 // locally with the service key; no ZTS request.
 
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 import { parsePrincipalToken, signPrincipalToken } from '../athenz/principal-token.js';
+import { verifyToken } from '../athenz/signed-token.js';
 import type { NTokenSpec } from '../config/types.js';
 import { IdentityError, describeCause } from '../errors.js';
 import type { Credential } from './credential.js';
@@ -62,6 +63,16 @@ export function ntokenCredential(spec: NTokenSpec): Credential {
         claims.service !== spec.service ||
         claims.keyId !== spec.keyVersion
       ) {
+        return undefined;
+      }
+      // Signed with the key the service has now? A key rotated while the agent was down makes
+      // the old token useless.
+      try {
+        const key = createPublicKey(createPrivateKey(await readFile(spec.privateKeyFile)));
+        if (!verifyToken(token, key)) {
+          return undefined;
+        }
+      } catch {
         return undefined;
       }
       return restoredCredential([output(token)], claims.expiresAt * 1000, {

@@ -11,7 +11,19 @@ export function buildPkcs12(
   friendlyName: string,
 ): Buffer {
   const key = forge.pki.privateKeyFromPem(keyPem);
-  const certs = certPems.map((pem) => forge.pki.certificateFromPem(pem));
+  const [leaf, ...chain] = certPems;
+  // The leaf carries our RSA key, so forge can read it. CA certificates with other keys (EC)
+  // cannot be read by forge: they are left out of the keystore (the PEM file still has them).
+  const certs = [
+    forge.pki.certificateFromPem(leaf ?? ''),
+    ...chain.flatMap((pem) => {
+      try {
+        return [forge.pki.certificateFromPem(pem)];
+      } catch {
+        return [];
+      }
+    }),
+  ];
   const asn1 = forge.pkcs12.toPkcs12Asn1(key, certs, password, {
     algorithm: 'aes256',
     friendlyName,

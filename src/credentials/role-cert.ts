@@ -25,6 +25,10 @@ export function roleCertCredential(spec: RoleCertSpec, context: CredentialContex
     spec,
     async fetch(signal) {
       const principal = await principalOf(context);
+      // Everything that can fail without ZTS goes first, so a missing password file does not
+      // cost ZTS a certificate on every retry.
+      const password =
+        spec.pkcs12 === undefined ? undefined : await readPassword(spec.pkcs12.passwordFile);
       const { key, pem: keyPem } = await keys.get();
       const csr = await buildCsr(key, roleCsrContent(spec, principal));
 
@@ -33,12 +37,23 @@ export function roleCertCredential(spec: RoleCertSpec, context: CredentialContex
         { csr, expiryMins: spec.expiryMins },
         signal,
       );
-      const cert = checkIssuedCert(response.x509Certificate, { commonName, key, what });
       const bundle =
         spec.appendCaBundle === undefined
-          ? ''
+          ? undefined
           : normalisePem(await context.zts.caBundle(spec.appendCaBundle, signal));
-      const files = await outputs(spec, keyPem, cert.pem + bundle);
+      const cert = checkIssuedCert(response.x509Certificate, {
+        commonName,
+        key,
+        what,
+        ...(bundle === undefined ? {} : { issuers: bundle }),
+      });
+      const certPem = cert.pem + (bundle ?? '');
+      const files = pemOutputs(spec, keyPem, certPem);
+      if (spec.pkcs12 !== undefined && password !== undefined) {
+        files.push(
+          keystoreOutput(spec, buildPkcs12(keyPem, splitPemBundle(certPem), password, commonName)),
+        );
+      }
       return {
         files,
         expiresAt: cert.notAfter,
@@ -49,11 +64,12 @@ export function roleCertCredential(spec: RoleCertSpec, context: CredentialContex
       };
     },
     async restore() {
-      const [certPem, keyPem] = await Promise.all([
+      const [certPem, keyPem, keystore] = await Promise.all([
         readIfPresent(spec.file),
         readIfPresent(spec.keyFile),
+        spec.pkcs12 === undefined ? Buffer.alloc(0) : readIfPresent(spec.pkcs12.file),
       ]);
-      if (certPem === undefined || keyPem === undefined) {
+      if (certPem === undefined || keyPem === undefined || keystore === undefined) {
         return undefined;
       }
       try {
@@ -65,7 +81,12 @@ export function roleCertCredential(spec: RoleCertSpec, context: CredentialContex
         if (!matches || !cert.subject.split('\n').includes(`CN=${commonName}`)) {
           return undefined;
         }
-        const files = await outputs(spec, keyPem.toString('utf8'), certPem.toString('utf8'));
+        // The keystore is adopted as it is: building it again would give new bytes (a new
+        // random salt), and so a needless rewrite.
+        const files = pemOutputs(spec, keyPem.toString('utf8'), certPem.toString('utf8'));
+        if (spec.pkcs12 !== undefined) {
+          files.push(keystoreOutput(spec, keystore));
+        }
         return await restoredCredential(files, Date.parse(cert.validTo), {
           serial: cert.serialNumber,
         });
@@ -101,31 +122,15 @@ async function principalOf(context: CredentialContext): Promise<string> {
   return principal;
 }
 
-async function outputs(
-  spec: RoleCertSpec,
-  keyPem: string,
-  certPem: string,
-): Promise<FileToWrite[]> {
-  const files: FileToWrite[] = [
+function pemOutputs(spec: RoleCertSpec, keyPem: string, certPem: string): FileToWrite[] {
+  return [
     { path: spec.keyFile, content: Buffer.from(keyPem), mode: spec.keyMode, groupId: spec.groupId },
     { path: spec.file, content: Buffer.from(certPem), mode: spec.mode, groupId: spec.groupId },
   ];
-  if (spec.pkcs12 !== undefined) {
-    const password = await readPassword(spec.pkcs12.passwordFile);
-    const keystore = buildPkcs12(
-      keyPem,
-      splitPemBundle(certPem),
-      password,
-      `${spec.domain}:role.${spec.role}`,
-    );
-    files.push({
-      path: spec.pkcs12.file,
-      content: keystore,
-      mode: spec.keyMode,
-      groupId: spec.groupId,
-    });
-  }
-  return files;
+}
+
+function keystoreOutput(spec: RoleCertSpec, content: Buffer): FileToWrite {
+  return { path: spec.pkcs12?.file ?? '', content, mode: spec.keyMode, groupId: spec.groupId };
 }
 
 async function readPassword(path: string): Promise<string> {

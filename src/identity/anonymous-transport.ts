@@ -14,6 +14,12 @@ export class AnonymousTransport {
   readonly #caFile: string;
   readonly #options: ZtsConnectionOptions;
   #current: { fingerprint: string; dispatcher: Dispatcher } | undefined;
+  #problem: string | undefined;
+
+  /** Why the CA bundle could not be used at the last attempt, if it could not. */
+  problem(): string | undefined {
+    return this.#problem;
+  }
 
   constructor(caFile: string, options: ZtsConnectionOptions) {
     this.#caFile = caFile;
@@ -21,6 +27,17 @@ export class AnonymousTransport {
   }
 
   async dispatcher(): Promise<Dispatcher> {
+    try {
+      const dispatcher = await this.#dispatcher();
+      this.#problem = undefined;
+      return dispatcher;
+    } catch (error) {
+      this.#problem = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+  }
+
+  async #dispatcher(): Promise<Dispatcher> {
     let fingerprint: string;
     try {
       const info = await stat(this.#caFile);
@@ -44,6 +61,20 @@ export class AnonymousTransport {
     this.#current = { fingerprint, dispatcher: createZtsDispatcher({ ca }, this.#options) };
     void previous?.dispatcher.close().catch(() => undefined);
     return this.#current.dispatcher;
+  }
+
+  /**
+   * A one-off dispatcher presenting a certificate that is not the identity yet: a service
+   * certificate just issued and not written, used once before it is published.
+   */
+  async withClientCert(cert: string, key: string): Promise<Dispatcher> {
+    const ca = await readFile(this.#caFile, 'utf8').catch((error: unknown) => {
+      throw new IdentityError(
+        `cannot read the ZTS CA bundle ${this.#caFile}: ${describeCause(error)}`,
+        error,
+      );
+    });
+    return createZtsDispatcher({ ca, cert, key }, this.#options);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,8 @@
 
 import { dirname } from 'node:path';
 
+import { onlyThese } from '../util/watch-filter.js';
+
 import { watch } from 'chokidar';
 import type { FSWatcher } from 'chokidar';
 import type { Dispatcher } from 'undici';
@@ -27,6 +29,8 @@ interface Current {
 
 /** Events in the watched folders are coalesced over this long before the files are checked. */
 const SETTLE_MS = 100;
+/** The files are also checked this often, whatever the watcher says. */
+const POLL_MS = 10_000;
 
 export class FileIdentity implements Identity {
   readonly #paths: IdentityPaths;
@@ -39,12 +43,25 @@ export class FileIdentity implements Identity {
   #loading: Promise<Dispatcher> | undefined;
   #watcher: FSWatcher | undefined;
   #settle: NodeJS.Timeout | undefined;
+  #poll: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(paths: IdentityPaths, connection: ZtsConnectionOptions, logger: Logger) {
+  readonly #whenAbsent: string | undefined;
+
+  /**
+   * `whenAbsent` replaces the not-ready message while the files do not exist yet, when their
+   * absence is expected (the agent's own registration has not written them yet).
+   */
+  constructor(
+    paths: IdentityPaths,
+    connection: ZtsConnectionOptions,
+    logger: Logger,
+    whenAbsent?: string,
+  ) {
     this.#paths = paths;
     this.#connection = connection;
     this.#logger = logger;
+    this.#whenAbsent = whenAbsent;
   }
 
   /** Details of the identity in use, for logs, CSRs and readiness. */
@@ -61,6 +78,11 @@ export class FileIdentity implements Identity {
       return undefined;
     }
     const error = this.#rejected?.error;
+    const absent =
+      ((error as Error | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    if (absent && this.#whenAbsent !== undefined) {
+      return this.#whenAbsent;
+    }
     return error instanceof Error
       ? error.message
       : `identity files ${this.#paths.certFile} not loaded yet`;
@@ -77,14 +99,13 @@ export class FileIdentity implements Identity {
     }
     // Folders, not files: a Secret or emptyDir update replaces files by rename or by swapping a
     // `..data` symlink, and a file that does not exist yet cannot be watched by path.
-    const folders = [
-      ...new Set(
-        [this.#paths.certFile, this.#paths.keyFile, this.#paths.caFile].map((file) =>
-          dirname(file),
-        ),
-      ),
-    ];
-    this.#watcher = watch(folders, { depth: 0, ignoreInitial: true });
+    const files = [this.#paths.certFile, this.#paths.keyFile, this.#paths.caFile];
+    const folders = [...new Set(files.map((file) => dirname(file)))];
+    this.#watcher = watch(folders, {
+      depth: 0,
+      ignoreInitial: true,
+      ignored: onlyThese(folders, files),
+    });
     this.#watcher.on('all', () => {
       this.#scheduleCheck();
     });
@@ -94,6 +115,12 @@ export class FileIdentity implements Identity {
         'watching the identity files failed; changes are still seen on each request',
       );
     });
+    // A watch dies with its folder (deleted and made again): a slow timer covers that, and
+    // filesystems without inotify.
+    this.#poll = setInterval(() => {
+      this.#scheduleCheck();
+    }, POLL_MS);
+    this.#poll.unref();
     this.#scheduleCheck();
   }
 
@@ -113,6 +140,7 @@ export class FileIdentity implements Identity {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#settle);
+    clearInterval(this.#poll);
     await this.#watcher?.close();
     const current = this.#current;
     this.#current = undefined;

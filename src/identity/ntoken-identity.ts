@@ -29,6 +29,7 @@ export class NTokenIdentity implements Identity {
   #key: { fingerprint: string; key: KeyObject } | undefined;
   #token: { value: string; renewAt: number } | undefined;
   #problem: string | undefined;
+  #loading: Promise<KeyObject> | undefined;
 
   constructor(options: NTokenIdentityOptions, transport: AnonymousTransport, logger: Logger) {
     this.#options = options;
@@ -41,7 +42,7 @@ export class NTokenIdentity implements Identity {
   }
 
   problem(): string | undefined {
-    return this.#problem;
+    return this.#problem ?? this.#transport.problem();
   }
 
   onChange(listener: (change: IdentityChange) => void): void {
@@ -82,27 +83,38 @@ export class NTokenIdentity implements Identity {
     await this.#transport.close();
   }
 
-  async #loadKey(): Promise<KeyObject> {
+  /** The key, re-read when its file changed; concurrent callers share one read. */
+  #loadKey(): Promise<KeyObject> {
+    this.#loading ??= this.#readKey().finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
+  }
+
+  async #readKey(): Promise<KeyObject> {
     const path = this.#options.keyFile;
     let seen: string;
     let key: KeyObject;
     try {
       const info = await stat(path);
-      seen = `${info.ino}:${info.size}:${info.mtimeMs}`;
+      seen = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
       if (this.#key?.fingerprint === seen) {
+        this.#problem = undefined;
         return this.#key.key;
       }
       key = createPrivateKey(await readFile(path));
     } catch (error) {
-      this.#problem = `cannot use the service key ${path}: ${describeCause(error)}`;
+      const problem = `cannot use the service key ${path}: ${describeCause(error)}`;
       if (this.#key !== undefined) {
+        // Still signing with the key read before: a problem for the logs, not for readiness.
         this.#logger.warn(
           { keyFile: path, err: error },
           'service key unreadable; keeping the previous one',
         );
         return this.#key.key;
       }
-      throw new IdentityError(this.#problem, error);
+      this.#problem = problem;
+      throw new IdentityError(problem, error);
     }
     const rotated = this.#key !== undefined;
     this.#key = { fingerprint: seen, key };

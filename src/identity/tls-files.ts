@@ -1,9 +1,10 @@
 // Reads and checks the PEM files that make up an mTLS identity: a certificate, its private key
 // and the CA bundle that ZTS's server certificate must chain to.
 
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 
+import { instanceIdOf } from '../athenz/instance-id.js';
 import { IdentityError, describeCause } from '../errors.js';
 import type { ZtsTlsMaterial } from '../zts/dispatcher.js';
 
@@ -18,6 +19,10 @@ export interface LoadedIdentity extends ZtsTlsMaterial {
   principal: string;
   serial: string;
   notAfter: Date;
+  /** The `athenz://instanceid/…` id in the certificate, if any. */
+  instanceId: string | undefined;
+  /** RFC 8705 `x5t#S256`: base64url SHA-256 of the DER certificate, as in a token's `cnf`. */
+  thumbprint: string;
 }
 
 /**
@@ -29,7 +34,8 @@ export async function fingerprint(paths: IdentityPaths): Promise<string> {
     [paths.certFile, paths.keyFile, paths.caFile].map(async (path) => {
       try {
         const info = await stat(path);
-        return `${info.ino}:${info.size}:${info.mtimeMs}`;
+        // ctime too: a chmod or chown that makes a rejected file readable changes only that.
+        return `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
       } catch {
         return 'absent';
       }
@@ -72,6 +78,8 @@ export async function loadIdentity(paths: IdentityPaths): Promise<LoadedIdentity
     principal: commonName(certificate.subject) ?? '(no CN)',
     serial: certificate.serialNumber,
     notAfter: new Date(certificate.validTo),
+    instanceId: instanceIdOf(certificate),
+    thumbprint: createHash('sha256').update(certificate.raw).digest('base64url'),
   };
 }
 

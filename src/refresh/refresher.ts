@@ -161,7 +161,7 @@ export class Refresher {
     const stopped = (): boolean => signal.aborted;
     this.#dueAt = Date.now();
     if (options.restore ?? true) {
-      await this.#restore(options.rewrite ?? false);
+      await this.#restore(options.rewrite ?? false, options.fetchNow === true);
     }
     if (options.fetchNow === true) {
       // The file on disk (if it still fits) keeps readiness up while the new one is fetched.
@@ -187,7 +187,7 @@ export class Refresher {
   }
 
   /** Adopts what is on disk; with `rewrite`, puts the configured modes and group back on it. */
-  async #restore(rewrite: boolean): Promise<void> {
+  async #restore(rewrite: boolean, fetchingAnyway: boolean): Promise<void> {
     const restored = await this.#deps.credential.restore().catch(() => undefined);
     if (restored === undefined) {
       return;
@@ -204,6 +204,9 @@ export class Refresher {
       }
     }
     this.#scheduleAfterSuccess(restored);
+    if (fetchingAnyway) {
+      return;
+    }
     const due = this.#dueAt <= Date.now();
     this.#deps.logger.info(
       {

@@ -29,7 +29,10 @@ export interface ZtsClientOptions {
   /** Who the agent is to ZTS: a client certificate or an N-token. */
   identity: Identity;
   /** TLS without a client certificate, for the calls ZTS does not authenticate. */
-  anonymous: { dispatcher(): Promise<Dispatcher> };
+  anonymous: {
+    dispatcher(): Promise<Dispatcher>;
+    withClientCert(cert: string, key: string): Promise<Dispatcher>;
+  };
   requestTimeoutMs: number;
 }
 
@@ -127,14 +130,31 @@ export class ZtsClient {
     );
   }
 
-  /** GET /cacerts/{name}: a CA bundle to append to issued certificates. */
-  async caBundle(name: string, signal: AbortSignal): Promise<string> {
-    const answer = await this.#call(
-      { method: 'GET', path: `/cacerts/${encodeURIComponent(name)}` },
-      caBundleResponse,
-      signal,
-    );
-    return answer.certs;
+  /**
+   * GET /cacerts/{name}: a CA bundle to append to issued certificates. `as` authenticates with
+   * a certificate that is not the identity yet (a just-registered one, before it is written).
+   */
+  async caBundle(
+    name: string,
+    signal: AbortSignal,
+    as?: { cert: string; key: string },
+  ): Promise<string> {
+    const once =
+      as === undefined ? undefined : await this.#options.anonymous.withClientCert(as.cert, as.key);
+    try {
+      const answer = await this.#call(
+        {
+          method: 'GET',
+          path: `/cacerts/${encodeURIComponent(name)}`,
+          ...(once === undefined ? {} : { dispatcher: once }),
+        },
+        caBundleResponse,
+        signal,
+      );
+      return answer.certs;
+    } finally {
+      await once?.close();
+    }
   }
 
   /** POST /instance: registration, authenticated by the attestation data alone (201). */
@@ -193,6 +213,8 @@ export class ZtsClient {
       contentType?: string;
       /** Send no client certificate and no N-token. */
       anonymous?: boolean;
+      /** Send through this dispatcher instead (and no N-token). */
+      dispatcher?: Dispatcher;
     },
     schema: z.ZodType<T>,
     stop: AbortSignal,
@@ -204,9 +226,11 @@ export class ZtsClient {
     let text: string;
     try {
       const connection =
-        call.anonymous === true
-          ? { dispatcher: await this.#options.anonymous.dispatcher(), headers: {} }
-          : await this.#options.identity.connection();
+        call.dispatcher !== undefined
+          ? { dispatcher: call.dispatcher, headers: {} }
+          : call.anonymous === true
+            ? { dispatcher: await this.#options.anonymous.dispatcher(), headers: {} }
+            : await this.#options.identity.connection();
       const headers: Record<string, string> = {
         ...connection.headers,
         accept: 'application/json',

@@ -274,3 +274,144 @@ describe('identity by N-token', () => {
     expect(fixture.logs.raw.join('')).not.toContain(ntoken.slice(-30));
   });
 });
+
+describe('identity edge cases', () => {
+  const registerPolicy: DevZtsPolicy = {
+    services: ['demo.agent'],
+    providers: {
+      'sys.auth.k8s': {
+        attestation: ['attest-1'],
+        refresh: true,
+        certExpiry: '1h',
+        dnsSuffix: 'athenz.cloud',
+        services: ['sports.api'],
+      },
+    },
+    domains: { sports: { roles: { reader: { members: ['sports.api'] } } } },
+  };
+
+  it('registers once when ZTS leaves out the signer chain, fetching the CA bundle with the new certificate', async () => {
+    fixture = await startAgent({
+      policy: registerPolicy,
+      start: false,
+      identity: `identity: {source: register, provider: sys.auth.k8s, domain: sports, service: api, instanceId: pod-1, attestationFile: "{dir}/sa-token"}`,
+      before: async (fx) => {
+        await writeFile(join(fx.dir, 'sa-token'), 'attest-1');
+      },
+      yaml: `accessTokens:\n  - {domain: sports, roles: [reader]}\n`,
+    });
+    const agent = fixture;
+    agent.zts.faults.set('instanceRegister', {
+      kind: 'body',
+      body: (normal) => {
+        const answer = { ...(normal as Record<string, unknown>) };
+        delete answer.x509CertificateSigner;
+        return JSON.stringify(answer);
+      },
+    });
+    agent.agent.start();
+    await waitFor(() => agent.probe('/readyz').then((reply) => reply.status === 200), {
+      what: 'ready',
+    });
+    expect(
+      agent.zts.requests.filter((entry) => entry.endpoint === 'instanceRegister'),
+    ).toHaveLength(1);
+    expect((await readFile(join(agent.outDir, 'ca.cert.pem'), 'utf8')).trim()).toBe(
+      (await readFile(agent.zts.caFile, 'utf8')).trim(),
+    );
+  });
+
+  it('registers again when the instance id changes', async () => {
+    fixture = await startAgent({
+      policy: registerPolicy,
+      identity: `identity: {source: register, provider: sys.auth.k8s, domain: sports, service: api, instanceId: pod-1, attestationFile: "{dir}/sa-token"}`,
+      before: async (fx) => {
+        await writeFile(join(fx.dir, 'sa-token'), 'attest-1');
+      },
+      yaml: `refresh: {floor: 100ms}\naccessTokens:\n  - {domain: sports, roles: [reader]}\n`,
+    });
+    const agent = fixture;
+    await waitFor(() => agent.probe('/readyz').then((reply) => reply.status === 200), {
+      what: 'ready',
+    });
+    const text = (await readFile(agent.configFile, 'utf8')).replace(
+      'instanceId: pod-1',
+      'instanceId: pod-2',
+    );
+    await writeFile(agent.configFile, text);
+    const { loadConfig } = await import('../../src/config/load.js');
+    await agent.agent.apply(await loadConfig(agent.configFile));
+    await waitFor(
+      async () =>
+        new X509Certificate(
+          await readFile(join(agent.outDir, 'service.cert.pem')),
+        ).subjectAltName?.includes('instanceid/sys.auth.k8s/pod-2') === true,
+      { what: 'a certificate for pod-2' },
+    );
+    const registrations = agent.zts.requests.filter(
+      (entry) => entry.endpoint === 'instanceRegister' && entry.status === 201,
+    );
+    expect(registrations.map((entry) => entry.instanceId)).toEqual(['pod-1', 'pod-2']);
+  });
+
+  it('does not adopt, after a restart, a token bound to a certificate that has since rotated', async () => {
+    fixture = await startAgent({
+      policy: tokenPolicy(),
+      identity: FILES_IDENTITY,
+      before: placeDemoIdentity,
+      yaml: `accessTokens:\n  - {domain: sports, roles: [reader], expiry: 1h}\n`,
+    });
+    const agent = fixture;
+    await waitFor(() => agent.probe('/readyz').then((reply) => reply.status === 200), {
+      what: 'ready',
+    });
+    await agent.agent.stop();
+    const next = await agent.zts.issueClientIdentity('demo.agent');
+    await replace(next.keyFile, join(agent.fx.dir, 'id', 'key.pem'));
+    await replace(next.certFile, join(agent.fx.dir, 'id', 'cert.pem'));
+    const before = agent.zts.requests.length;
+
+    const { Agent } = await import('../../src/agent/agent.js');
+    const second = new Agent(agent.config, { logger: agent.logs.logger });
+    try {
+      second.start();
+      await waitFor(() => agent.zts.requests.length > before, { what: 'a refetch' });
+      expect(agent.zts.requests.at(-1)?.clientCertSerial).toBe(next.serial);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('recovers readiness when an N-token key goes missing and comes back', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    fixture = await startAgent({
+      policy: {
+        services: ['demo.agent'],
+        publicKeys: {
+          'sports.api': { '0': publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+        },
+        domains: { sports: { roles: { reader: { members: ['sports.api'], tokenExpiry: '2s' } } } },
+      },
+      identity: `identity: {source: ntoken, domain: sports, service: api, keyFile: "{dir}/api.key.pem"}`,
+      before: async (fx) => {
+        await writeFile(
+          join(fx.dir, 'api.key.pem'),
+          privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        );
+      },
+      yaml: `refresh: {fraction: 0.25, floor: 100ms}\naccessTokens:\n  - {domain: sports, roles: [reader]}\n`,
+    });
+    const agent = fixture;
+    await waitFor(() => agent.probe('/readyz').then((reply) => reply.status === 200), {
+      what: 'ready',
+    });
+    const keyFile = join(agent.fx.dir, 'api.key.pem');
+    await rename(keyFile, `${keyFile}.bak`);
+    await delay(1500);
+    // Still signing with the key it holds: ready throughout.
+    expect((await agent.probe('/readyz')).status).toBe(200);
+    await rename(`${keyFile}.bak`, keyFile);
+    await delay(1000);
+    expect((await agent.probe('/readyz')).json).toMatchObject({ ready: true, problems: [] });
+  });
+});

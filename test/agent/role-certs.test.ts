@@ -123,6 +123,7 @@ roleCerts:
   - domain: sports
     role: writer
     keyType: rsa
+    appendCaBundle: default
     pkcs12: {file: writer.p12, passwordFile: "{dir}/p12.password"}
 `,
     });
@@ -134,6 +135,10 @@ roleCerts:
     expect(() => createSecureContext({ pfx, passphrase: 'changeit' })).not.toThrow();
     expect(() => createSecureContext({ pfx, passphrase: 'wrong' })).toThrow();
     expect((await stat(p12File)).mode & 0o777).toBe(0o400);
+    // The PEM file carries the leaf and the (EC) CA bundle; the keystore the key and the leaf.
+    const pem = await readFile(join(fixture.outDir, 'sports:role.writer.cert.pem'), 'utf8');
+    expect(pem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(pem).toContain((await readFile(fixture.zts.caFile, 'utf8')).trim());
   });
 
   it('rejects a PKCS#12 keystore for an EC key at config time, naming the key', async () => {

@@ -1,4 +1,4 @@
-import { readdir, stat, utimes, chmod, writeFile, unlink } from 'node:fs/promises';
+import { chmod, readdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -303,6 +303,23 @@ describe('hot reload through kubelet-style ConfigMap swaps', () => {
     } finally {
       busy.close();
     }
+  });
+
+  it('keeps the files when output.dir moves to another name for the same folder', async () => {
+    const { configMap, outDir, config } = await start([READER]);
+    const reader = join(outDir, 'sports:role.reader.accesstoken');
+    await waitFor(() => exists(reader), { what: 'first token' });
+    const alias = join(fx!.dir, 'out-link');
+    await symlink(outDir, alias);
+    await configMap.swap(config([READER]).replace(`dir: "${outDir}"`, `dir: "${alias}"`));
+    await waitFor(() => agent!.logs().some((line) => line.msg === 'config applied'), {
+      what: 'applied',
+    });
+    await delay(300);
+    expect(
+      agent!.logs().some((line) => line.msg === 'credential removed from config; file deleted'),
+    ).toBe(false);
+    expect(await exists(reader)).toBe(true);
   });
 
   it('reloads on SIGHUP', async () => {

@@ -7,7 +7,7 @@ import { baseConfig } from '../helpers/agent-fixture.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { withDevZts } from '../helpers/devzts.js';
 import type { DevZtsFixture } from '../helpers/devzts.js';
-import { waitFor } from '../helpers/wait.js';
+import { delay, waitFor } from '../helpers/wait.js';
 
 let fx: DevZtsFixture | undefined;
 afterEach(async () => {
@@ -42,9 +42,11 @@ roleTokens:
     const again = await runCli(['once', '--config', file]);
     expect(again.code).toBe(0);
     expect(fx!.zts.requests.length).toBe(requests);
-    expect(again.logs().find((line) => line.msg === 'all credentials written')).toMatchObject({
-      adopted: ['access token sports:role.reader', 'role token weather:role.viewer'],
-    });
+    const summary = again.logs().find((line) => line.msg === 'all credentials written');
+    expect([...((summary?.adopted as string[] | undefined) ?? [])].sort()).toEqual([
+      'access token sports:role.reader',
+      'role token weather:role.viewer',
+    ]);
   });
 
   it('once: exits 1 when a credential cannot be written, after writing the others', async () => {
@@ -80,6 +82,26 @@ accessTokens:
     // The reason given is the last real error, not the deadline.
     const failure = result.logs().find((line) => line.level === 50);
     expect(failure).toMatchObject({ code: 'ZTS_NETWORK', timedOut: true });
+  });
+
+  it('once: SIGTERM ends the round cleanly (no temp file) with exit 1 when not everything was written', async () => {
+    const { file, outDir } = await writeConfig(`refresh: {backoff: {initial: 100ms, max: 300ms}}
+accessTokens:
+  - {domain: sports, roles: [reader]}
+`);
+    fx!.zts.faults.set('accessToken', { kind: 'delay', ms: 5000 });
+    const once = spawnCli(['once', '--config', file, '--timeout', '30s']);
+    await waitFor(
+      () =>
+        fx!.zts.requests.length > 0 || once.stdout.some((line) => line.includes('config loaded')),
+      { what: 'started' },
+    );
+    await delay(300);
+    once.child.kill('SIGTERM');
+    const { code } = await once.exit;
+    expect(code).toBe(1);
+    expect(once.logs().some((line) => line.msg === 'stopping')).toBe(true);
+    expect((await readdir(outDir)).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 
   it('run: an invalid config exits 2 with a message naming the key', async () => {

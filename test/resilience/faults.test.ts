@@ -348,6 +348,28 @@ describe('slow, silent and broken answers', () => {
   });
 });
 
+describe('certificates from a ZTS that misbehaves', () => {
+  it('refuses a certificate that is not valid yet, and keeps the good one', async () => {
+    fixture = await startAgent({
+      policy: policy(),
+      yaml: `${FAST}\nroleCerts:\n  - {domain: sports, role: writer}\n`,
+    });
+    const agent = fixture;
+    await waitFor(() => agent.probe('/readyz').then((reply) => reply.status === 200), {
+      what: 'ready',
+    });
+    const path = join(agent.outDir, 'sports:role.writer.cert.pem');
+    const good = await readFile(path, 'utf8');
+    agent.fx.zts.faults.set('roleCert', { kind: 'clockSkew', seconds: 3 * 3600 });
+    agent.agent.refreshers[0]!.kick();
+    await waitFor(() => agent.agent.board.all()[0]!.consecutiveFailures >= 1, {
+      what: 'a rejection',
+    });
+    expect(agent.agent.board.all()[0]!.lastError?.message).toMatch(/not valid before/);
+    expect(await readFile(path, 'utf8')).toBe(good);
+  });
+});
+
 describe('lifetimes and clocks', () => {
   it('holds the floor when ZTS grants less than it, and says so once', async () => {
     fixture = await startAgent({
