@@ -61,21 +61,23 @@ accessTokens:
   return started;
 }
 
+/** A dev ZTS and 20 agents started against it in the same instant. */
+async function startFleet(refresh: string): Promise<{ zts: DevZts; fleet: Agent[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const zts = await startDevZts({ stateDir: join(dir, 'zts'), policy });
+  cleanups.push(() => zts.close());
+  const identity = { url: zts.url, caFile: zts.caFile, ...zts.clientIdentity('demo.agent') };
+  const fleet = await agents(dir, identity, 20, refresh);
+  for (const agent of fleet) {
+    agent.start();
+  }
+  return { zts, fleet };
+}
+
 describe('load on ZTS', () => {
   it('spreads the refreshes of agents started in the same instant (jitter)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'jitter-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const zts = await startDevZts({ stateDir: join(dir, 'zts'), policy });
-    cleanups.push(() => zts.close());
-    const fleet = await agents(
-      dir,
-      { url: zts.url, caFile: zts.caFile, ...zts.clientIdentity('demo.agent') },
-      20,
-      'refresh: {fraction: 0.5, jitter: 0.25, floor: 100ms}',
-    );
-    for (const agent of fleet) {
-      agent.start();
-    }
+    const { zts } = await startFleet('refresh: {fraction: 0.5, jitter: 0.25, floor: 100ms}');
     // Each agent's second fetch: at half of 4 s plus up to a quarter of it at random.
     const second = () =>
       zts.requests
@@ -90,19 +92,9 @@ describe('load on ZTS', () => {
   });
 
   it('spreads the retries of agents that failed together, so a recovering ZTS is not hit at one instant', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'herd-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const zts = await startDevZts({ stateDir: join(dir, 'zts'), policy });
-    cleanups.push(() => zts.close());
-    const fleet = await agents(
-      dir,
-      { url: zts.url, caFile: zts.caFile, ...zts.clientIdentity('demo.agent') },
-      20,
+    const { zts, fleet } = await startFleet(
       'refresh: {fraction: 0.5, jitter: 0.1, floor: 100ms, backoff: {initial: 200ms, max: 1s}}',
     );
-    for (const agent of fleet) {
-      agent.start();
-    }
     await waitFor(
       async () =>
         (await Promise.all(fleet.map((agent) => agent.board.readiness(Date.now())))).every(
