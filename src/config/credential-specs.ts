@@ -133,7 +133,7 @@ function tokenBase(
  * k8s-athenz-sia's names, so apps can switch agents without changes: `<domain>:role.<role>.<ext>`
  * for one role and `<domain>.<ext>` for the whole domain. Several roles have no such name.
  */
-export function defaultFileName(
+function defaultFileName(
   domain: string,
   roles: readonly string[] | undefined,
   extension: string,
@@ -154,7 +154,7 @@ function manyRolesNeedFile(key: string, roles: readonly string[] | undefined): s
   return `${key}.file: required when several roles share one token (${JSON.stringify(roles)}); there is no default file name for more than one role`;
 }
 
-export function checkAgainstFloor(
+function checkAgainstFloor(
   lifetimeMs: number | undefined,
   key: string,
   context: SpecContext,

@@ -8,7 +8,13 @@ import { badResponse } from '../zts/client.js';
 import { accessTokenResponse } from '../zts/wire.js';
 import type { AccessTokenResponse } from '../zts/wire.js';
 import type { Credential, CredentialContext } from './credential.js';
-import { checkValidity, grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
+import {
+  checkRequestedRoles,
+  checkValidity,
+  grantedLifetime,
+  readIfPresent,
+  restoredCredential,
+} from './issued.js';
 import type { IssuedCredential, Validity } from './issued.js';
 
 const WHAT = 'POST /oauth2/token';
@@ -139,16 +145,7 @@ export function checkAccessToken(
   if (roles === undefined || roles.length === 0) {
     throw badResponse(WHAT, 'access_token carries no roles (scp and scope are missing or empty)');
   }
-  const requested = spec.roles;
-  if (requested !== undefined) {
-    const extra = roles.filter((role) => !requested.includes(role));
-    if (extra.length > 0) {
-      throw badResponse(
-        WHAT,
-        `access_token carries roles that were not requested: ${extra.join(', ')}`,
-      );
-    }
-  }
+  checkRequestedRoles(WHAT, 'access_token', spec.roles, roles);
   return { ...validity, roles };
 }
 

@@ -8,7 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-import { instanceIdOf } from '../athenz/instance-id.js';
+import { commonNameOf, instanceIdOf } from '../athenz/cert-names.js';
 import type { InstanceSpec } from '../config/types.js';
 import { AgentError, ZtsError, describeCause } from '../errors.js';
 import type { FileToWrite } from '../output/atomic-write.js';
@@ -99,7 +99,7 @@ export function instanceCredential(spec: InstanceSpec, context: CredentialContex
         const cert = new X509Certificate(certPem);
         if (
           !cert.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKeyDer(key)) ||
-          !cert.subject.split('\n').includes(`CN=${spec.principal}`) ||
+          commonNameOf(cert) !== spec.principal ||
           instanceIdOf(cert) !== spec.instanceId
         ) {
           return undefined;

@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
+import { commonNameOf } from '../athenz/cert-names.js';
 import { badResponse } from '../zts/client.js';
 import { checkValidity } from './issued.js';
 import { publicKeyDer } from './keys.js';
@@ -34,8 +35,8 @@ export function checkIssuedCert(
   } catch (error) {
     throw badResponse(expected.what, 'the certificate does not parse', undefined, error);
   }
-  const commonName = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
-  if (commonName?.toLowerCase() !== expected.commonName) {
+  const commonName = commonNameOf(cert);
+  if (commonName !== expected.commonName) {
     throw badResponse(
       expected.what,
       `the certificate is for ${JSON.stringify(commonName)}, not ${expected.commonName}`,

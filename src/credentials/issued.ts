@@ -85,6 +85,22 @@ function isoSeconds(seconds: number): string {
   return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
 }
 
+/**
+ * Refuses a credential carrying roles that were not asked for. ZTS may grant fewer roles than
+ * asked (the caller holds fewer); that credential is still useful and passes.
+ */
+export function checkRequestedRoles(
+  what: string,
+  name: string,
+  requested: readonly string[] | undefined,
+  granted: readonly string[],
+): void {
+  const extra = requested === undefined ? [] : granted.filter((role) => !requested.includes(role));
+  if (extra.length > 0) {
+    throw badResponse(what, `${name} carries roles that were not requested: ${extra.join(', ')}`);
+  }
+}
+
 /** The granted lifetime: the shorter of what ZTS said (relative) and what the token says. */
 export function grantedLifetime(requestedAt: number, expiresAt: number, statedMs?: number): number {
   const remaining = expiresAt - requestedAt;

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 
+import { commonNameOf } from '../athenz/cert-names.js';
 import type { RoleCertSpec } from '../config/types.js';
 import { AgentError, IdentityError, describeCause } from '../errors.js';
 import type { FileToWrite } from '../output/atomic-write.js';
@@ -78,7 +79,7 @@ export function roleCertCredential(spec: RoleCertSpec, context: CredentialContex
         const matches = cert.publicKey
           .export({ type: 'spki', format: 'der' })
           .equals(publicKeyDer(key));
-        if (!matches || !cert.subject.split('\n').includes(`CN=${commonName}`)) {
+        if (!matches || commonNameOf(cert) !== commonName) {
           return undefined;
         }
         // The keystore is adopted as it is: building it again would give new bytes (a new

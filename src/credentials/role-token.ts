@@ -4,7 +4,13 @@ import { parseRoleToken } from '../athenz/role-token.js';
 import type { RoleTokenSpec } from '../config/types.js';
 import { badResponse } from '../zts/client.js';
 import type { Credential, CredentialContext } from './credential.js';
-import { checkValidity, grantedLifetime, readIfPresent, restoredCredential } from './issued.js';
+import {
+  checkRequestedRoles,
+  checkValidity,
+  grantedLifetime,
+  readIfPresent,
+  restoredCredential,
+} from './issued.js';
 
 export function roleTokenCredential(spec: RoleTokenSpec, context: CredentialContext): Credential {
   const what = `GET /domain/${spec.domain}/token`;
@@ -97,13 +103,7 @@ function checkRoleToken(
   if (claims.domain !== spec.domain) {
     throw badResponse(what, `token is for domain ${claims.domain}, not ${spec.domain}`);
   }
-  const requested = spec.roles;
-  if (requested !== undefined) {
-    const extra = claims.roles.filter((role) => !requested.includes(role));
-    if (extra.length > 0) {
-      throw badResponse(what, `token carries roles that were not requested: ${extra.join(', ')}`);
-    }
-  }
+  checkRequestedRoles(what, 'token', spec.roles, claims.roles);
   return { claims, validity };
 }
 

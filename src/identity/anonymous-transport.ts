@@ -2,11 +2,12 @@
 // registration (attestation is the proof) and for N-token identities (the header is the proof).
 // Rebuilt when the CA file changes.
 
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 
 import type { Dispatcher } from 'undici';
 
 import { IdentityError, describeCause } from '../errors.js';
+import { fileFingerprint } from '../util/file-fingerprint.js';
 import { createZtsDispatcher } from '../zts/dispatcher.js';
 import type { ZtsConnectionOptions } from '../zts/dispatcher.js';
 
@@ -40,8 +41,7 @@ export class AnonymousTransport {
   async #dispatcher(): Promise<Dispatcher> {
     let fingerprint: string;
     try {
-      const info = await stat(this.#caFile);
-      fingerprint = `${info.ino}:${info.size}:${info.mtimeMs}`;
+      fingerprint = await fileFingerprint(this.#caFile);
     } catch (error) {
       throw new IdentityError(
         `cannot read the ZTS CA bundle ${this.#caFile}: ${describeCause(error)}`,

@@ -4,11 +4,12 @@
 
 import { createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 import { PRINCIPAL_AUTH_HEADER, signPrincipalToken } from '../athenz/principal-token.js';
 import { IdentityError, describeCause } from '../errors.js';
+import { fileFingerprint } from '../util/file-fingerprint.js';
 import type { Logger } from '../logger.js';
 import type { AnonymousTransport } from './anonymous-transport.js';
 import type { Identity, IdentityChange, ZtsConnection } from './identity.js';
@@ -96,8 +97,7 @@ export class NTokenIdentity implements Identity {
     let seen: string;
     let key: KeyObject;
     try {
-      const info = await stat(path);
-      seen = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+      seen = await fileFingerprint(path);
       if (this.#key?.fingerprint === seen) {
         this.#problem = undefined;
         return this.#key.key;

@@ -2,10 +2,11 @@
 // and the CA bundle that ZTS's server certificate must chain to.
 
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 
-import { instanceIdOf } from '../athenz/instance-id.js';
+import { commonNameOf, instanceIdOf } from '../athenz/cert-names.js';
 import { IdentityError, describeCause } from '../errors.js';
+import { fileFingerprint } from '../util/file-fingerprint.js';
 import type { ZtsTlsMaterial } from '../zts/dispatcher.js';
 
 export interface IdentityPaths {
@@ -31,15 +32,9 @@ export interface LoadedIdentity extends ZtsTlsMaterial {
  */
 export async function fingerprint(paths: IdentityPaths): Promise<string> {
   const parts = await Promise.all(
-    [paths.certFile, paths.keyFile, paths.caFile].map(async (path) => {
-      try {
-        const info = await stat(path);
-        // ctime too: a chmod or chown that makes a rejected file readable changes only that.
-        return `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
-      } catch {
-        return 'absent';
-      }
-    }),
+    [paths.certFile, paths.keyFile, paths.caFile].map((path) =>
+      fileFingerprint(path).catch(() => 'absent'),
+    ),
   );
   return parts.join('|');
 }
@@ -75,7 +70,7 @@ export async function loadIdentity(paths: IdentityPaths): Promise<LoadedIdentity
     cert,
     key,
     ca,
-    principal: commonName(certificate.subject) ?? '(no CN)',
+    principal: commonNameOf(certificate) ?? '(no CN)',
     serial: certificate.serialNumber,
     notAfter: new Date(certificate.validTo),
     instanceId: instanceIdOf(certificate),
@@ -94,8 +89,4 @@ async function readPem(path: string, what: string): Promise<string> {
     throw new IdentityError(`the ${what} ${path} is empty or not PEM (${text.length} bytes)`);
   }
   return text;
-}
-
-function commonName(subject: string): string | undefined {
-  return /(?:^|\n)CN=([^\n]+)/.exec(subject)?.[1]?.toLowerCase();
 }

@@ -113,7 +113,11 @@ describe('outages', () => {
       const back = Date.now();
       await waitFor(async () => (await readFile(path, 'utf8')) !== good, { what: 'a new token' });
       expect(Date.now() - back).toBeLessThan(1500);
-      expect((await agent.probe('/readyz')).status).toBe(200);
+      // The status is recorded just after the write: wait for it rather than race it.
+      await waitFor(() => agent.probe('/readyz').then((reply) => reply.status === 200), {
+        timeoutMs: 1000,
+        what: 'ready again',
+      });
     },
     20_000,
   );
